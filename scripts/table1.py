@@ -1,0 +1,13 @@
+"""Rule table1: the article's Table 1 (accuracy after shuffling biases)."""
+
+from useless_params.rule_io import run_rule
+
+
+def main(smk):
+    from useless_params.aggregate import read_jobs, table1
+    from useless_params.fileio import write_csv
+
+    write_csv(table1(read_jobs(smk.input.jobs), smk.input.metrics), smk.output[0])
+
+
+run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

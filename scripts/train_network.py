@@ -1,0 +1,49 @@
+"""Rule train_network: train one MLP and store every epoch's parameters in HDF5."""
+
+from useless_params.rule_io import run_rule
+
+
+def main(smk):
+    import json
+    import time
+
+    import pandas as pd
+
+    from useless_params import data, store, training
+    from useless_params.fileio import atomic_path, write_csv
+
+    seed = int(smk.wildcards.seed)
+    cfg_data, cfg_net, cfg_train = smk.params.data, smk.params.network, smk.params.training
+    arrays = data.load_npz(smk.input[0])
+    x_train = data.model_inputs(arrays["x_train"], cfg_data["train_size"])
+    y_train = data.labels(arrays["y_train"], cfg_data["train_size"])
+    x_test = data.model_inputs(arrays["x_test"], cfg_data["test_size"])
+    y_test = data.labels(arrays["y_test"], cfg_data["test_size"])
+
+    started = time.perf_counter()
+    kernels, biases, history, summary = training.train(
+        x_train, y_train, x_test, y_test, cfg_net, cfg_train, seed=seed, threads=smk.threads
+    )
+    final_accuracy = float(history["test_accuracy"][-1])
+    summary.update(seed=seed, test_accuracy=final_accuracy, wall_seconds=time.perf_counter() - started,
+                   n_train=len(y_train), n_test=len(y_test))
+    attrs = {
+        "activation": cfg_net["activation"],
+        "output_activation": "softmax",
+        "layer_sizes": [x_train.shape[1], *cfg_net["hidden_layers"], 10],
+        "epochs": cfg_train["epochs"],
+        "seed": seed,
+        "final_test_accuracy": final_accuracy,
+        "config": {"data": cfg_data, "network": cfg_net, "training": cfg_train},
+    }
+    store.write_store(smk.output.store, kernels, biases, history, attrs)
+    frame = pd.DataFrame({"epoch": range(1, cfg_train["epochs"] + 1),
+                          **{k: v for k, v in history.items() if k != "test_accuracy"},
+                          "test_accuracy": history["test_accuracy"][1:]})
+    write_csv(frame, smk.output.history)
+    with atomic_path(smk.output.metrics) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

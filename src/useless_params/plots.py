@@ -1,0 +1,204 @@
+"""The article's figures, drawn with plotnine. Each ``figureN`` returns a ggplot."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import plotnine as p9
+
+from .change_scale import ChangeScales
+from .fileio import atomic_path
+from .store import WeightStore
+
+KIND_LABELS = {"kernel": "Weights", "bias": "Biases"}
+RELATIVE_WINDOW = (-100.0, 100.0)  # Figure 2's relative panels show this range, as the article does
+THEME = p9.theme_bw() + p9.theme(figure_size=(10, 6), legend_position="right")
+
+
+def scope_label(scope: str) -> str:
+    return "All layers" if str(scope) == "all" else f"Layer {scope}"
+
+
+def _scope_factor(scopes: pd.Series) -> pd.Categorical:
+    labels = [scope_label(s) for s in scopes.astype(str)]
+    layers = sorted({s for s in scopes.astype(str) if s != "all"}, key=int)
+    order = [scope_label(s) for s in layers] + (["All layers"] if "all" in set(scopes.astype(str)) else [])
+    return pd.Categorical(labels, categories=order)
+
+
+def save(plot: p9.ggplot, png: str | os.PathLike, pdf: str | os.PathLike, dpi: int) -> None:
+    """Write PNG and PDF atomically (plotnine's warnings about dropped rows go to the log)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for path, kwargs in ((png, {"dpi": dpi}), (pdf, {})):
+            with atomic_path(path) as tmp:
+                plot.save(tmp, format=os.path.splitext(str(path))[1][1:], verbose=False, **kwargs)
+
+
+def _densities(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split groups into those with spread (drawn as densities) and constant ones (drawn as a line)."""
+    spread = frame.groupby(keys)["value"].transform(lambda v: v.max() > v.min())
+    return frame[spread], frame[~spread].drop_duplicates(keys)
+
+
+def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
+    """Density of weights and biases per layer, before (reference epoch) and after training."""
+    rows = []
+    stages = {reference_epoch: f"Before (epoch {reference_epoch})", weights.n_epochs: f"After (epoch {weights.n_epochs})"}
+    for epoch, stage in stages.items():
+        net = weights.network(epoch)
+        for layer in range(net.n_layers):
+            for kind, values in (("kernel", net.kernels[layer]), ("bias", net.biases[layer])):
+                rows.append(pd.DataFrame({"value": values.ravel().astype(float), "layer": f"Layer {layer}",
+                                          "kind": KIND_LABELS[kind], "stage": stage}))
+    frame = pd.concat(rows, ignore_index=True)
+    frame["stage"] = pd.Categorical(frame["stage"], categories=list(stages.values()))
+    frame["kind"] = pd.Categorical(frame["kind"], categories=list(KIND_LABELS.values()))
+    spread, constant = _densities(frame, ["layer", "kind", "stage"])
+    caption = ""
+    if len(constant):
+        caption = "Vertical lines: groups whose values are all equal (" + ", ".join(
+            f"{r.layer} {r.kind.lower()} {r.stage.split(' (')[0].lower()} = {r.value:g}" for r in constant.itertuples()) + ")"
+    return (
+        p9.ggplot(spread, p9.aes("value", color="layer"))
+        + p9.geom_density()
+        + p9.geom_vline(p9.aes(xintercept="value", color="layer"), data=constant, linetype="dashed")
+        + p9.facet_grid("stage ~ kind", scales="free")
+        + p9.labs(x="Parameter value", y="Density", color="", title="Figure 1: parameter distributions",
+                  caption=caption)
+        + THEME
+    )
+
+
+def _change_frame(scales: ChangeScales, measure: str) -> pd.DataFrame:
+    rows = []
+    for layer in range(scales.n_layers):
+        for kind in ("kernel", "bias"):
+            values = scales.stats[layer][kind][measure].ravel()
+            rows.append(pd.DataFrame({"value": values, "layer": f"Layer {layer}", "kind": KIND_LABELS[kind]}))
+    frame = pd.concat(rows, ignore_index=True)
+    frame["kind"] = pd.Categorical(frame["kind"], categories=list(KIND_LABELS.values()))
+    return frame
+
+
+def figure2(scales: ChangeScales) -> p9.ggplot:
+    """Density of the absolute change (top) and signed relative change in % (bottom)."""
+    absolute = _change_frame(scales, "absolute").assign(measure="Absolute  w' - w")
+    relative = _change_frame(scales, "relative").assign(measure="Relative  (w' - w) / w x 100")
+    infinite = ~np.isfinite(relative["value"])
+    lo, hi = RELATIVE_WINDOW
+    outside = np.isfinite(relative["value"]) & ~relative["value"].between(lo, hi)
+    notes = [f"Relative panels show [{lo:g}, {hi:g}] %."]
+    for (layer, kind), group in relative.assign(inf=infinite, out=outside).groupby(["layer", "kind"], observed=True):
+        if group["inf"].any() or group["out"].any():
+            notes.append(f"{layer} {kind.lower()}: {int(group['inf'].sum())} infinite (w = 0) and "
+                         f"{int(group['out'].sum())} outside the window not drawn.")
+    frame = pd.concat([absolute, relative[~infinite & ~outside]], ignore_index=True)
+    frame["measure"] = pd.Categorical(frame["measure"], categories=[absolute["measure"][0], relative["measure"][0]])
+    spread, constant = _densities(frame, ["layer", "kind", "measure"])
+    return (
+        p9.ggplot(spread, p9.aes("value", color="layer"))
+        + p9.geom_density()
+        + p9.geom_vline(p9.aes(xintercept="value", color="layer"), data=constant, linetype="dashed")
+        + p9.facet_grid("measure ~ kind", scales="free")
+        + p9.labs(x="Change", y="Density", color="", title="Figure 2: how much each parameter changed",
+                  caption="\n".join(notes))
+        + THEME
+    )
+
+
+def figure3(scales: ChangeScales) -> p9.ggplot:
+    """Box plot of the signed relative change (%) per layer; infinite values are counted, not drawn."""
+    relative = _change_frame(scales, "relative")
+    infinite = ~np.isfinite(relative["value"])
+    notes = [f"{layer} {kind.lower()}: {int(n)} infinite values (w = 0, w' != 0) not drawn"
+             for (layer, kind), n in relative[infinite].groupby(["layer", "kind"], observed=True).size().items() if n]
+    finite = relative[~infinite].assign(x="")
+    return (
+        p9.ggplot(finite, p9.aes("x", "value"))
+        + p9.geom_boxplot(outlier_size=0.8, outlier_alpha=0.5)
+        + p9.coord_flip()
+        + p9.facet_wrap("~ layer + kind", scales="free", ncol=2)
+        + p9.labs(x="", y="Relative change (w' - w) / w x 100 (%)", title="Figure 3: relative change per layer",
+                  caption="; ".join(notes) or "No infinite values.")
+        + THEME
+    )
+
+
+def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None) -> p9.ggplot:
+    frame = summary.copy()
+    frame["panel"] = _scope_factor(frame["scope"])
+    frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
+    frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
+    aes_line = p9.aes(x, "mean_accuracy") if color is None else p9.aes(x, "mean_accuracy", color=color, group=color)
+    aes_band = p9.aes(x, ymin="low", ymax="high") if color is None else p9.aes(x, ymin="low", ymax="high", fill=color, group=color)
+    return (
+        p9.ggplot(frame)
+        + p9.geom_ribbon(aes_band, alpha=0.25)
+        + p9.geom_line(aes_line)
+        + p9.facet_wrap("~ panel", ncol=2)
+        + p9.labs(x=xlab, y="Test accuracy (mean +/- 1 std)", title=title)
+        + THEME
+    )
+
+
+def figure4(summary: pd.DataFrame, max_u: float) -> p9.ggplot:
+    shown = summary[summary["value"] <= max_u]
+    n = int(summary["n"].max())
+    return _band_plot(shown, "value", "U (biases reset to Uniform[0, U))",
+                      f"Figure 4: resetting biases ({n} evaluations per point)")
+
+
+def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
+    """'% of weights selected' at a few T ticks per panel: the article's top axis."""
+    values = np.sort(summary["value"].unique())
+    ticks = values[np.linspace(0, len(values) - 1, min(5, len(values))).round().astype(int)]
+    labels = summary[summary["value"].isin(ticks)].drop_duplicates(["scope", "value"]).copy()
+    labels["panel"] = _scope_factor(labels["scope"])
+    labels["label"] = (labels["fraction_disturbed"] * 100).map(lambda p: f"{p:.1f}%")
+    labels["y"] = 1.02
+    return labels
+
+
+def figure5(summary: pd.DataFrame) -> p9.ggplot:
+    labels = _selected_labels(summary)
+    return (
+        _band_plot(summary, "value", "T: weights with change scale c <= T shuffled (%)",
+                   "Figure 5: shuffling weights with small change scale")
+        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="bottom")
+        + p9.scale_y_continuous(limits=(None, 1.06))
+        + p9.labs(caption="Labels on top: % of the panel's weights selected at that T.")
+    )
+
+
+def figure6(summary: pd.DataFrame) -> p9.ggplot:
+    frame = summary.assign(U=summary["reset_upper"].map(lambda u: f"U = {u:g}"))
+    labels = _selected_labels(summary)
+    return (
+        _band_plot(frame, "value", "T: weights with change scale c <= T reset (%)",
+                   "Figure 6: resetting weights with small change scale", color="U")
+        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="bottom")
+        + p9.scale_y_continuous(limits=(None, 1.06))
+        + p9.labs(color="", fill="", caption="U = 0: set to 0; U = 1: Uniform[0, 1). Labels on top: % of weights selected.")
+    )
+
+
+def figure7(summary: pd.DataFrame) -> p9.ggplot:
+    frame = summary.sort_values("value")
+    values = frame["value"].to_numpy()
+    step = max(1, len(values) // 6)
+    labels = frame.iloc[::step].assign(label=lambda f: f["value"].map(lambda t: f"T={t:g}"))
+    return (
+        p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
+        + p9.geom_line()
+        + p9.geom_point(size=1)
+        + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.002)
+        + p9.scale_x_reverse()
+        + p9.labs(x="Fraction of parameters kept", y="Test accuracy",
+                  title="Figure 7: final model (biases 0, weights with c <= T set to 0)",
+                  caption="Labels: the change-scale threshold T (%) of each point.")
+        + THEME
+    )

@@ -1,0 +1,116 @@
+"""The HDF5 weight store: every parameter of one trained network at every epoch.
+
+Layout (readable with h5py alone; documented in the README):
+
+    /                          attrs: format, format_version, activation, output_activation,
+                                      layer_sizes, epochs, seed, final_test_accuracy, config (JSON)
+    /layers/layer_<l>/kernel   float32 (epochs + 1, n_in, n_out)   index 0 = true initialisation
+    /layers/layer_<l>/bias     float32 (epochs + 1, n_out)
+    /history/<metric>          float64 (epochs,) per-epoch loss, accuracy, val_loss, val_accuracy
+    /history/test_accuracy     float64 (epochs + 1,) test accuracy at every stored epoch
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .errors import InputError
+from .fileio import atomic_path
+
+FORMAT = "useless-params-weights"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Network:
+    """The parameters of one MLP at one epoch: ``kernels[l]`` is (n_in, n_out), ``biases[l]`` (n_out,)."""
+
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    activation: str
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.kernels)
+
+
+def write_store(
+    path: str | os.PathLike,
+    kernels: list[np.ndarray],
+    biases: list[np.ndarray],
+    history: dict[str, np.ndarray],
+    attrs: dict,
+) -> None:
+    """Write a store atomically. ``kernels[l]`` is (epochs + 1, n_in, n_out); ``biases[l]`` (epochs + 1, n_out)."""
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            h5.attrs["format"] = FORMAT
+            h5.attrs["format_version"] = FORMAT_VERSION
+            for key, value in attrs.items():
+                h5.attrs[key] = json.dumps(value) if isinstance(value, dict) else value
+            for layer, (kernel, bias) in enumerate(zip(kernels, biases)):
+                group = h5.create_group(f"layers/layer_{layer}")
+                group.create_dataset("kernel", data=np.asarray(kernel, dtype=np.float32))
+                group.create_dataset("bias", data=np.asarray(bias, dtype=np.float32))
+            for key, values in history.items():
+                h5.create_dataset(f"history/{key}", data=np.asarray(values, dtype=np.float64))
+
+
+class WeightStore:
+    """Read access to a weight store; opening validates it and names the file on any damage."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: no such weight store")
+        try:
+            with h5py.File(self.path, "r") as h5:
+                if h5.attrs.get("format") != FORMAT:
+                    raise InputError(f"{self.path}: not a {FORMAT} HDF5 store (attribute 'format' missing)")
+                self.attrs = {k: _plain(v) for k, v in h5.attrs.items()}
+                self.n_layers = len(h5["layers"])
+                self._kernels = [h5[f"layers/layer_{l}/kernel"][()] for l in range(self.n_layers)]
+                self._biases = [h5[f"layers/layer_{l}/bias"][()] for l in range(self.n_layers)]
+                self.history = {k: h5[f"history/{k}"][()] for k in h5.get("history", {})}
+        except InputError:
+            raise
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+        self.n_epochs = self._kernels[0].shape[0] - 1
+        for layer, (kernel, bias) in enumerate(zip(self._kernels, self._biases)):
+            if kernel.shape[0] != self.n_epochs + 1 or bias.shape != (kernel.shape[0], kernel.shape[2]):
+                raise InputError(f"{self.path}: layer_{layer} kernel {kernel.shape} and bias "
+                                 f"{bias.shape} do not match")
+        self.activation = str(self.attrs["activation"])
+
+    @property
+    def config(self) -> dict:
+        return json.loads(self.attrs.get("config", "{}"))
+
+    def resolve_epoch(self, epoch: int) -> int:
+        """Map a negative epoch (-1 = last) to its index; reject epochs the store does not hold."""
+        resolved = self.n_epochs + 1 + epoch if epoch < 0 else epoch
+        if not 0 <= resolved <= self.n_epochs:
+            raise InputError(f"{self.path}: epoch {epoch} not stored (epochs 0..{self.n_epochs})")
+        return resolved
+
+    def network(self, epoch: int = -1) -> Network:
+        e = self.resolve_epoch(epoch)
+        return Network([k[e] for k in self._kernels], [b[e] for b in self._biases], self.activation)
+
+
+def _plain(value):
+    """h5py attributes as plain Python values."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,129 @@
+"""Training the article's MLP with Keras 3 (the only module that imports TensorFlow).
+
+The optimizer defaults are Keras 1's Adagrad (learning rate 0.01, epsilon 1e-8,
+accumulator starting at 0) with Keras 1's update rule, p -= lr * g / (sqrt(a) + eps);
+Keras 3's Adagrad puts epsilon inside the square root instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .evaluator import Evaluator
+from .store import Network
+
+
+def configure_determinism(seed: int, threads: int) -> None:
+    """Seed every generator and pin TensorFlow to deterministic ops and ``threads`` threads."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    import keras
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def keras1_adagrad(learning_rate: float, epsilon: float, initial_accumulator_value: float):
+    """Adagrad with Keras 1's update rule (epsilon outside the square root)."""
+    import keras
+    from keras import ops
+
+    class Keras1Adagrad(keras.optimizers.Adagrad):
+        def update_step(self, gradient, variable, learning_rate):
+            lr = ops.cast(learning_rate, variable.dtype)
+            gradient = ops.cast(gradient, variable.dtype)
+            accumulator = self._accumulators[self._get_variable_index(variable)]
+            self.assign_add(accumulator, ops.square(gradient))
+            step = ops.divide(ops.multiply(lr, gradient), ops.add(ops.sqrt(accumulator), self.epsilon))
+            self.assign_sub(variable, step)
+
+    return Keras1Adagrad(learning_rate=learning_rate, epsilon=epsilon,
+                         initial_accumulator_value=initial_accumulator_value)
+
+
+def make_optimizer(cfg: dict):
+    import keras
+
+    name = cfg["optimizer"]
+    if name == "adagrad":
+        return keras1_adagrad(cfg["learning_rate"], cfg["epsilon"], cfg["initial_accumulator_value"])
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=cfg["learning_rate"])
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=cfg["learning_rate"], epsilon=cfg["epsilon"])
+    return keras.optimizers.Adam(learning_rate=cfg["learning_rate"], epsilon=cfg["epsilon"])
+
+
+def build_model(n_inputs: int, hidden_layers: list[int], activation: str, n_classes: int = 10):
+    """Dense layers with Glorot-uniform kernels and zero biases (Keras 1's defaults), softmax output."""
+    import keras
+
+    layers = [keras.Input(shape=(n_inputs,))]
+    for width in hidden_layers:
+        layers.append(keras.layers.Dense(width, activation=activation))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(layers)
+
+
+def model_from_network(network: Network):
+    """A Keras model holding ``network``'s parameters (used to check the numpy evaluator)."""
+    model = build_model(network.kernels[0].shape[0], [k.shape[1] for k in network.kernels[:-1]],
+                        network.activation, network.kernels[-1].shape[1])
+    model.set_weights([w for pair in zip(network.kernels, network.biases) for w in pair])
+    return model
+
+
+def train(x_train, y_train, x_test, y_test, network_cfg: dict, training_cfg: dict, seed: int, threads: int = 1):
+    """Train one network; return (kernels, biases, history) with every epoch's parameters.
+
+    ``kernels[l]`` is (epochs + 1, n_in, n_out) and ``biases[l]`` (epochs + 1, n_out);
+    index 0 is the true initialisation, index e the parameters after epoch e.
+    """
+    configure_determinism(seed, threads)
+    import keras
+
+    model = build_model(x_train.shape[1], network_cfg["hidden_layers"], network_cfg["activation"])
+    model.compile(
+        optimizer=make_optimizer(training_cfg),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+        # Runs this many batches per call into TensorFlow: the same updates, far less Python overhead.
+        steps_per_execution=training_cfg["steps_per_execution"],
+    )
+    snapshots = [model.get_weights()]
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(self.model.get_weights())
+
+    started = time.perf_counter()
+    fit = model.fit(
+        x_train,
+        keras.utils.to_categorical(y_train, 10),
+        epochs=training_cfg["epochs"],
+        batch_size=training_cfg["batch_size"],
+        validation_split=training_cfg["validation_split"],
+        shuffle=training_cfg["shuffle"],
+        callbacks=[Snapshot()],
+        verbose=2,
+    )
+    fit_seconds = time.perf_counter() - started
+    _, keras_test_accuracy = model.evaluate(x_test, keras.utils.to_categorical(y_test, 10), verbose=0)
+
+    kernels = [np.stack([snap[2 * l] for snap in snapshots]) for l in range(len(snapshots[0]) // 2)]
+    biases = [np.stack([snap[2 * l + 1] for snap in snapshots]) for l in range(len(snapshots[0]) // 2)]
+    history = {key: np.asarray(values) for key, values in fit.history.items()}
+    # Test accuracy after every epoch, with the numpy forward pass (cheap next to model.evaluate).
+    history["test_accuracy"] = np.array([
+        Evaluator(Network([k[e] for k in kernels], [b[e] for b in biases], network_cfg["activation"]),
+                  x_test, y_test).accuracy_undisturbed
+        for e in range(len(snapshots))
+    ])
+    summary = {"keras_test_accuracy": float(keras_test_accuracy), "fit_seconds": fit_seconds,
+               "seconds_per_epoch": fit_seconds / training_cfg["epochs"]}
+    return kernels, biases, history, summary
