@@ -7,6 +7,14 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    value=r"-?[0-9][0-9.e+-]*",
+    experiment="|".join(GRID_KEYS),
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/change_scale.smk"
@@ -15,6 +23,6 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         ALL_TARGETS,
-    default_target: True

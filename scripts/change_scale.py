@@ -5,15 +5,12 @@ from useless_params.rule_io import run_rule
 
 def main(smk):
     from useless_params.change_scale import ChangeScales
-    from useless_params.fileio import write_csv
     from useless_params.store import WeightStore
 
     weights = WeightStore(smk.input[0])
     reference = weights.resolve_epoch(smk.params.reference_epoch)
     scales = ChangeScales.between(weights.network(reference), weights.network(-1), reference, weights.n_epochs)
-    scales.save(smk.output.values)
-    write_csv(scales.summary(), smk.output.summary)
-    write_csv(scales.selected_fractions(smk.params.thresholds), smk.output.fractions)
+    scales.save(smk.output[0])
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -2,23 +2,41 @@
 
 
 rule change_scale:
-    """Absolute, relative and change scale of every parameter, with per-layer summaries."""
+    """Absolute change, relative change and change scale of every parameter (HDF5)."""
     input:
-        NETWORK + "/weights.h5",
+        "results/networks/seed{seed}/weights.h5",
     output:
-        values=NETWORK + "/change_scale.h5",
-        summary=NETWORK + "/change_scale_summary.csv",
-        fractions=NETWORK + "/change_scale_fractions.csv",
-    params:
-        reference_epoch=config["change_scale"]["reference_epoch"],
-        thresholds=config["change_scale"]["summary_thresholds"],
+        "results/networks/seed{seed}/change_scale.h5",
     log:
         "logs/change_scale/seed{seed}.log",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        reference_epoch=config["change_scale"]["reference_epoch"],
     script:
         "../../scripts/change_scale.py"
+
+
+rule change_scale_summary:
+    """Per-layer quantiles, and the fraction of weights with c <= T on the summary grid."""
+    input:
+        "results/networks/seed{seed}/change_scale.h5",
+    output:
+        summary="results/networks/seed{seed}/change_scale_summary.csv",
+        fractions="results/networks/seed{seed}/change_scale_fractions.csv",
+    log:
+        "logs/change_scale_summary/seed{seed}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        thresholds=config["change_scale"]["summary_thresholds"],
+    script:
+        "../../scripts/change_scale_summary.py"

@@ -1,24 +1,25 @@
-# Helpers shared by every rule file: config validation, paths and grids.
+# Shared helpers: config validation, paths and grids (no rules here).
 import os
 import sys
 
 from snakemake.utils import validate
 
-# The numerical core lives in src/; rule scripts import it from there too.
+# The numerical core lives in src/; the scripts import it from there too.
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+# (Set here, not required from the user, so no envvars directive.)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+)
 
 from useless_params.configcheck import check_config
 from useless_params.seeding import value_label
-
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
 
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]
-NETWORK = "results/networks/seed{seed}"
 FIGURE_FORMATS = ["png", "pdf"]
 # Grid experiments: the config key of each one's grid.
 GRID_KEYS = {
@@ -29,12 +30,6 @@ GRID_KEYS = {
 }
 
 
-wildcard_constraints:
-    seed=r"\d+",
-    value=r"-?[0-9][0-9.e+-]*",
-    experiment="|".join(GRID_KEYS),
-
-
 def grid(experiment):
     """The grid values of an experiment, as file-name labels."""
     return [value_label(v) for v in EXPERIMENTS_CFG[experiment][GRID_KEYS[experiment]]]
@@ -43,7 +38,7 @@ def grid(experiment):
 def experiment_jobs(wildcards):
     """Every per-job CSV of one grid experiment, over all seeds and grid values."""
     return expand(
-        NETWORK + "/experiments/{experiment}/{value}.csv",
+        "results/networks/seed{seed}/experiments/{experiment}/{value}.csv",
         seed=SEEDS,
         experiment=wildcards.experiment,
         value=grid(wildcards.experiment),
@@ -74,9 +69,8 @@ def figures(*numbers):
     return expand("results/figures/figure{n}.{ext}", n=numbers, ext=FIGURE_FORMATS)
 
 
-FIRST_NETWORK = NETWORK.format(seed=SEEDS[0])
 ALL_TARGETS = (
-    expand(NETWORK + "/change_scale_summary.csv", seed=SEEDS)
+    expand("results/networks/seed{seed}/change_scale_summary.csv", seed=SEEDS)
     + figures(1, 2, 3, 4, 5, 6, 7)
     + ["results/table1.csv"]
     + expand("results/experiments/{experiment}.csv", experiment=GRID_KEYS)

@@ -9,16 +9,16 @@ rule prepare_mnist:
     """Fetch MNIST (a local rule: cluster nodes often have no internet) and convert it."""
     output:
         "resources/mnist.npz",
-    params:
-        data=config["data"],
     log:
         "logs/prepare_mnist.log",
+    cache: "omit-software"
+    conda:
+        "../../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../../envs/training.yaml"
-    cache: "omit-software"
+    params:
+        data=config["data"],
     script:
         "../../scripts/prepare_mnist.py"

@@ -11,21 +11,21 @@ localrules:
 rule figure1:
     """Figure 1: weight and bias densities per layer, before and after training."""
     input:
-        FIRST_NETWORK + "/weights.h5",
+        f"results/networks/seed{SEEDS[0]}/weights.h5",
     output:
         png="results/figures/figure1.png",
         pdf="results/figures/figure1.pdf",
-    params:
-        reference_epoch=config["change_scale"]["reference_epoch"],
-        dpi=config["figures"]["dpi"],
     log:
         "logs/figures/figure1.log",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        reference_epoch=config["change_scale"]["reference_epoch"],
+        dpi=config["figures"]["dpi"],
     script:
         "../../scripts/figure1.py"
 
@@ -33,22 +33,22 @@ rule figure1:
 rule figure2_3:
     """Figure 2 (change densities) and Figure 3 (relative change box plots)."""
     input:
-        FIRST_NETWORK + "/change_scale.h5",
+        f"results/networks/seed{SEEDS[0]}/change_scale.h5",
     output:
         png="results/figures/figure{n}.png",
         pdf="results/figures/figure{n}.pdf",
-    wildcard_constraints:
-        n="2|3",
-    params:
-        dpi=config["figures"]["dpi"],
     log:
         "logs/figures/figure{n}.log",
+    wildcard_constraints:
+        n="2|3",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        dpi=config["figures"]["dpi"],
     script:
         "../../scripts/figure2_3.py"
 
@@ -56,22 +56,24 @@ rule figure2_3:
 rule figure4_7:
     """Figures 4-7: accuracy under disturbance, from the aggregated experiment tables."""
     input:
-        lambda wildcards: "results/experiments/{}.csv".format(FIGURE_EXPERIMENT[wildcards.n]),
+        lambda wildcards: "results/experiments/{}.csv".format(
+            FIGURE_EXPERIMENT[wildcards.n]
+        ),
     output:
         png="results/figures/figure{n}.png",
         pdf="results/figures/figure{n}.pdf",
-    wildcard_constraints:
-        n="4|5|6|7",
-    params:
-        reset_biases_max=config["figures"]["reset_biases_max"],
-        dpi=config["figures"]["dpi"],
     log:
         "logs/figures/figure{n}.log",
+    wildcard_constraints:
+        n="4|5|6|7",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        reset_biases_max=config["figures"]["reset_biases_max"],
+        dpi=config["figures"]["dpi"],
     script:
         "../../scripts/figure4_7.py"

@@ -6,21 +6,21 @@ rule train_network:
     input:
         "resources/mnist.npz",
     output:
-        store=NETWORK + "/weights.h5",
-        history=NETWORK + "/history.csv",
-        metrics=NETWORK + "/training.json",
-    params:
-        data=config["data"],
-        network=config["network"],
-        training=config["training"],
+        store="results/networks/seed{seed}/weights.h5",
+        history="results/networks/seed{seed}/history.csv",
+        metrics="results/networks/seed{seed}/training.json",
     log:
         "logs/train_network/seed{seed}.log",
+    cache: True
+    conda:
+        "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../../envs/training.yaml"
-    cache: True
+    params:
+        data=config["data"],
+        network=config["network"],
+        training=config["training"],
     script:
         "../../scripts/train_network.py"
