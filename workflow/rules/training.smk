@@ -19,8 +19,9 @@ rule train_network:
         mem_mb=4000,
         runtime=60,
     params:
-        data=config["data"],
-        network=config["network"],
-        training=config["training"],
+        # Sorted, so that reordering keys in a config file reruns nothing.
+        sizes=sorted_items(config["data"], "train_size", "test_size"),
+        network=sorted_items(config["network"]),
+        training=sorted_items(config["training"], exclude=("seeds",)),
     script:
         "../../scripts/train_network.py"

@@ -1,0 +1,75 @@
+"""End to end: the tiny configuration runs every rule; only stale steps rerun."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workflow_helpers import SMALL, planned_jobs, snakemake, variant_config
+
+FIGURES = [f"results/figures/figure{n}.{ext}" for n in range(1, 8) for ext in ("png", "pdf")]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("small-run")
+    snakemake(path, "--cores", "2")
+    return path
+
+
+def test_every_output_exists(workdir):
+    for name in FIGURES + ["results/table1.csv", "results/networks/seed3/weights.h5",
+                           "results/networks/seed3/change_scale_summary.csv"]:
+        assert (workdir / name).stat().st_size > 0, name
+
+
+def test_every_rule_ran(workdir):
+    logs = {p.parts[len(workdir.parts) + 1] if p.parent != workdir / "logs" else p.stem
+            for p in (workdir / "logs").rglob("*.log")}
+    for rule in ("prepare_mnist", "train_network", "change_scale", "change_scale_summary", "experiments",
+                 "aggregate", "table1", "figures"):
+        assert rule in logs, rule
+
+
+def test_tables_have_no_nan(workdir):
+    for path in list((workdir / "results").rglob("*.csv")):
+        frame = pd.read_csv(path)
+        assert not frame.isna().any().any(), path
+
+
+def test_table1_shape(workdir):
+    table = pd.read_csv(workdir / "results/table1.csv", dtype={"scope": str})
+    assert table["scope"].tolist() == ["0", "1", "2", "all"]
+    assert (table["n"] == 4).all()
+    assert np.allclose(table["difference"], table["mean_accuracy"] - table["undisturbed_accuracy"])
+
+
+def test_second_run_has_nothing_to_do(workdir):
+    assert planned_jobs(workdir) == {}
+
+
+def test_change_scale_setting_reruns_change_scale_and_figures_not_training(workdir, tmp_path):
+    config = variant_config(tmp_path, "ref1.yaml", lambda c: c["change_scale"].update(reference_epoch=1))
+    jobs = planned_jobs(workdir, config)
+    assert "train_network" not in jobs and "prepare_mnist" not in jobs
+    assert jobs["change_scale"] == 1
+    assert jobs["figure1"] == 1 and jobs["figure2_3"] == 2 and jobs["figure4_7"] >= 2
+
+
+def test_summary_thresholds_rerun_only_the_summary(workdir, tmp_path):
+    config = variant_config(tmp_path, "sum.yaml", lambda c: c["change_scale"].update(summary_thresholds=[0, 7]))
+    assert planned_jobs(workdir, config) == {"change_scale_summary": 1, "all": 1}
+
+
+def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_path):
+    config = variant_config(tmp_path, "t.yaml", lambda c: c["experiments"]["shuffle_weights"].update(thresholds=[0, 50, 25]))
+    assert planned_jobs(workdir, config) == {"disturb": 1, "aggregate_experiment": 1, "figure4_7": 1, "all": 1}
+    snakemake(workdir, "--cores", "2", configfile=config)
+    summary = pd.read_csv(workdir / "results/experiments/shuffle_weights.csv")
+    assert sorted(summary["value"].unique()) == [0, 25, 50]
+
+
+def test_table1_target_builds_only_what_it_needs(tmp_path):
+    jobs = planned_jobs(tmp_path, SMALL, "results/table1.csv")
+    assert set(jobs) == {"prepare_mnist", "train_network", "change_scale", "shuffle_biases", "table1"}

@@ -1,0 +1,42 @@
+"""Running the workflow from tests: the tiny configuration in a temporary directory."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = REPO / "tests" / "small.yaml"
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = SMALL, timeout: int = 900,
+              check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, configfile: Path = SMALL, *targets: str) -> dict[str, int]:
+    """Rule -> number of jobs a dry run would execute (empty when nothing is to be done)."""
+    proc = snakemake(workdir, "--dry-run", *targets, configfile=configfile)
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def variant_config(tmp: Path, name: str, change) -> Path:
+    """A copy of the tiny configuration with ``change(config)`` applied."""
+    config = yaml.safe_load(SMALL.read_text())
+    change(config)
+    path = tmp / name
+    path.write_text(yaml.safe_dump(config))
+    return path
