@@ -44,6 +44,21 @@ def _densities(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.D
     return frame[spread], frame[~spread].drop_duplicates(keys)
 
 
+def _empty_panels(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A text label for every panel whose values are all infinite, so it is not silently blank."""
+    rows = []
+    for key, group in frame.groupby(keys, observed=True):
+        if not np.isfinite(group["value"]).any():
+            row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+            n_inf = int(np.isinf(group["value"]).sum())
+            row["label"] = f"no finite value to draw ({n_inf} infinite or off-window)"
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=keys + ["label"])
+    if "kind" in out:
+        out["kind"] = pd.Categorical(out["kind"], categories=list(KIND_LABELS.values()))
+    return out
+
+
 def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
     """Density of weights and biases per layer, before (reference epoch) and after training."""
     rows = []
@@ -66,7 +81,7 @@ def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
         p9.ggplot(spread, p9.aes("value", color="layer"))
         + p9.geom_density()
         + p9.geom_vline(p9.aes(xintercept="value", color="layer"), data=constant, linetype="dashed")
-        + p9.facet_grid("stage ~ kind", scales="free")
+        + p9.facet_wrap("~ stage + kind", scales="free", ncol=2)
         + p9.labs(x="Parameter value", y="Density", color="", title="Figure 1: parameter distributions",
                   caption=caption)
         + THEME
@@ -97,13 +112,17 @@ def figure2(scales: ChangeScales) -> p9.ggplot:
             notes.append(f"{layer} {kind.lower()}: {int(group['inf'].sum())} infinite (w = 0) and "
                          f"{int(group['out'].sum())} outside the window not drawn.")
     frame = pd.concat([absolute, relative[~infinite & ~outside]], ignore_index=True)
-    frame["measure"] = pd.Categorical(frame["measure"], categories=[absolute["measure"][0], relative["measure"][0]])
+    measures = [absolute["measure"][0], relative["measure"][0]]
+    frame["measure"] = pd.Categorical(frame["measure"], categories=measures)
     spread, constant = _densities(frame, ["layer", "kind", "measure"])
+    empty = _empty_panels(relative.assign(value=relative["value"].where(~outside, np.inf)), ["kind"])
+    empty["measure"] = pd.Categorical([measures[1]] * len(empty), categories=measures)
     return (
         p9.ggplot(spread, p9.aes("value", color="layer"))
         + p9.geom_density()
         + p9.geom_vline(p9.aes(xintercept="value", color="layer"), data=constant, linetype="dashed")
-        + p9.facet_grid("measure ~ kind", scales="free")
+        + p9.geom_text(p9.aes(x=0, y=0, label="label"), data=empty, inherit_aes=False, va="bottom", size=8)
+        + p9.facet_wrap("~ measure + kind", scales="free", ncol=2)
         + p9.labs(x="Change", y="Density", color="", title="Figure 2: how much each parameter changed",
                   caption="\n".join(notes))
         + THEME
@@ -117,13 +136,15 @@ def figure3(scales: ChangeScales) -> p9.ggplot:
     notes = [f"{layer} {kind.lower()}: {int(n)} infinite values (w = 0, w' != 0) not drawn"
              for (layer, kind), n in relative[infinite].groupby(["layer", "kind"], observed=True).size().items() if n]
     finite = relative[~infinite].assign(x="")
+    empty = _empty_panels(relative, ["layer", "kind"]).assign(x="", value=0.0)
     return (
         p9.ggplot(finite, p9.aes("x", "value"))
         + p9.geom_boxplot(outlier_size=0.8, outlier_alpha=0.5)
+        + p9.geom_text(p9.aes(label="label"), data=empty, size=8)
         + p9.coord_flip()
         + p9.facet_wrap("~ layer + kind", scales="free", ncol=2)
         + p9.labs(x="", y="Relative change (w' - w) / w x 100 (%)", title="Figure 3: relative change per layer",
-                  caption="; ".join(notes) or "No infinite values.")
+                  caption="\n".join(notes) or "No infinite values.")
         + THEME
     )
 
