@@ -22,8 +22,11 @@ def configure_determinism(seed: int, threads: int) -> None:
     import keras
     import tensorflow as tf
 
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process (tests, benchmark): keep its pools
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 

@@ -1,0 +1,289 @@
+"""Benchmark: evaluator vs the article's Keras method, the GEMM floor, training, workflow overhead.
+
+Everything is measured side by side in one run on one machine, so ratios hold on a noisy
+machine. Writes ``<out>/benchmark.json`` and ``<out>/benchmark.md``.
+
+    python benchmarks/run_benchmark.py            # after `snakemake all`: the default config's network
+    python benchmarks/run_benchmark.py --tiny     # quick check on the tiny test configuration
+
+Evaluations run on one thread (as the workflow's evaluation jobs do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from useless_params import data  # noqa: E402
+from useless_params.change_scale import ChangeScales  # noqa: E402
+from useless_params.disturb import reset_selected, select  # noqa: E402
+from useless_params.evaluator import Evaluator  # noqa: E402
+from useless_params.seeding import generator  # noqa: E402
+from useless_params.store import Network, WeightStore  # noqa: E402
+
+# Change-scale threshold of the weight disturbances timed here (mid-grid).
+BENCH_THRESHOLD = 50.0
+
+
+def best_of(fn, repeats: int) -> float:
+    """Minimum wall time of ``fn()`` over ``repeats`` runs (the least disturbed by noise)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def load_config(configfile: Path) -> dict:
+    """The config with the schema's defaults filled in (as the workflow sees it)."""
+    from snakemake.utils import validate
+
+    config = yaml.safe_load(configfile.read_text()) or {}
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    return config
+
+
+def kinds(n_layers: int) -> list[tuple[str, str, list[int]]]:
+    """(name, parameter kind, layers) of every kind of disturbance."""
+    out = []
+    for kind in ("bias", "kernel"):
+        out += [(f"{kind} layer {l}", kind, [l]) for l in range(n_layers)]
+        out.append((f"{kind} all layers", kind, list(range(n_layers))))
+    return out
+
+
+def grid_counts(config: dict, n_layers: int) -> dict[str, int]:
+    """Evaluations of each kind the article's method needs for the whole grid of ``config``."""
+    exp, repeats = config["experiments"], config["experiments"]["repeats"]
+    counts = {}
+    for name, kind, layers in kinds(n_layers):
+        if kind == "bias":
+            counts[name] = repeats * (int(exp["shuffle_biases"]) + len(exp["reset_biases"]["values"]))
+        else:
+            counts[name] = repeats * (len(exp["shuffle_weights"]["thresholds"]) + len(
+                exp["reset_weights"]["thresholds"]) * len(exp["reset_weights"]["reset_values"]))
+    counts[f"kernel all layers"] += len(exp["final_model"]["thresholds"])
+    return counts
+
+
+def disturbed_batch(network: Network, scales: ChangeScales, kind: str, layers: list[int], repeats: int):
+    """``repeats`` reset-to-Uniform[0, 1) disturbances: all biases, or the weights with c <= 50."""
+    base = network.kernels if kind == "kernel" else network.biases
+    arrays = [base[l] for l in layers]
+    masks = [select(scales.scale(l, "kernel"), BENCH_THRESHOLD) if kind == "kernel" else np.ones(base[l].shape, bool)
+             for l in layers]
+    stacks = {l: np.empty((repeats, *base[l].shape), np.float32) for l in layers}
+    for r in range(repeats):
+        for l, new in zip(layers, reset_selected(arrays, masks, 1.0, generator(0, "benchmark", kind, r))):
+            stacks[l][r] = new
+    return stacks
+
+
+def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
+    """Per-evaluation time of the evaluator and of Keras set_weights + evaluate, per kind."""
+    import keras
+
+    from useless_params.training import model_from_network
+
+    evaluator = Evaluator(network, x, y)
+    model = model_from_network(network)
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    y_onehot = keras.utils.to_categorical(y, 10)
+    model.evaluate(x, y_onehot, verbose=0)  # build and trace once, outside the timings
+    rows = []
+    for name, kind, layers in kinds(network.n_layers):
+        batch = disturbed_batch(network, scales, kind, layers, repeats)
+        call = (lambda b=batch: evaluator.accuracy(kernels=b)) if kind == "kernel" else (
+            lambda b=batch: evaluator.accuracy(biases=b))
+        ours = best_of(call, 3) / repeats
+        keras_times = []
+        for i in range(keras_evals):
+            r = i % repeats
+            kernels = [batch[l][r] if kind == "kernel" and l in batch else k for l, k in enumerate(network.kernels)]
+            biases = [batch[l][r] if kind == "bias" and l in batch else b for l, b in enumerate(network.biases)]
+            weights = [w for pair in zip(kernels, biases) for w in pair]
+            start = time.perf_counter()
+            model.set_weights(weights)
+            model.evaluate(x, y_onehot, verbose=0)
+            keras_times.append(time.perf_counter() - start)
+        keras_time = float(np.median(keras_times))
+        floor = gemm_floor(evaluator, kind, min(layers))
+        rows.append({"kind": name, "evaluations_in_grid": counts[name], "evaluator_s": ours,
+                     "keras_s": keras_time, "speedup": keras_time / ours, "floor_s": floor,
+                     # No product is unavoidable for the output layer's bias: no ratio there.
+                     "evaluator_over_floor": ours / floor if floor else None})
+    total_ours = sum(r["evaluator_s"] * r["evaluations_in_grid"] for r in rows)
+    total_keras = sum(r["keras_s"] * r["evaluations_in_grid"] for r in rows)
+    total_floor = sum(r["floor_s"] * r["evaluations_in_grid"] for r in rows)
+    return {"per_kind": rows, "grid_evaluations": sum(counts.values()),
+            "grid_evaluator_s": total_ours, "grid_keras_s": total_keras, "grid_speedup": total_keras / total_ours,
+            "grid_floor_s": total_floor, "grid_evaluator_over_floor": total_ours / total_floor}
+
+
+def gemm_floor(evaluator: Evaluator, kind: str, first: int) -> float:
+    """numpy GEMM time of the products one evaluation cannot avoid, at the network's full shapes.
+
+    Those are the products of every layer at and above the first disturbed one; a bias-only
+    disturbance leaves its own layer's product unchanged, so it starts one layer higher.
+    """
+    n = evaluator.n_samples
+    rng = np.random.default_rng(0)
+    start = first if kind == "kernel" else first + 1
+    total = 0.0
+    for layer in range(start, len(evaluator.kernels)):
+        n_in, n_out = evaluator.network.kernels[layer].shape
+        a = rng.random((n, n_in), dtype=np.float32)
+        w = rng.random((n_in, n_out), dtype=np.float32)
+        total += best_of(lambda: a @ w, 5)
+    return total
+
+
+def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
+    """Seconds per epoch of the training rule's loop against a plain model.fit, same settings."""
+    import keras
+
+    from useless_params import training
+
+    cfg = dict(config["training"], epochs=epochs)
+    sizes = config["data"]
+    x = data.model_inputs(arrays["x_train"], sizes["train_size"])
+    y = data.labels(arrays["y_train"], sizes["train_size"])
+    x_test = data.model_inputs(arrays["x_test"], sizes["test_size"])
+    y_test = data.labels(arrays["y_test"], sizes["test_size"])
+    seed = config["training"]["seeds"][0]
+    _, _, history, summary = training.train(x, y, x_test, y_test, config["network"], cfg, seed, cfg["threads"])
+    ours = {"seconds_per_epoch": summary["seconds_per_epoch"], "test_accuracy": float(history["test_accuracy"][-1])}
+
+    # The plain loop: the same model, optimizer and data, model.fit with Keras' defaults.
+    training.configure_determinism(seed, cfg["threads"])
+    model = training.build_model(x.shape[1], config["network"]["hidden_layers"], config["network"]["activation"])
+    model.compile(optimizer=training.make_optimizer(cfg), loss="categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x, keras.utils.to_categorical(y, 10), epochs=epochs, batch_size=cfg["batch_size"],
+              validation_split=cfg["validation_split"], shuffle=cfg["shuffle"], verbose=0)
+    plain_seconds = time.perf_counter() - start
+    _, plain_accuracy = model.evaluate(x_test, keras.utils.to_categorical(y_test, 10), verbose=0)
+    plain = {"seconds_per_epoch": plain_seconds / epochs, "test_accuracy": float(plain_accuracy)}
+    return {"epochs": epochs, "workflow": ours, "plain_fit": plain,
+            "speedup": plain["seconds_per_epoch"] / ours["seconds_per_epoch"],
+            "projected_seconds_for_config_epochs": ours["seconds_per_epoch"] * config["training"]["epochs"],
+            "accuracy_difference": ours["test_accuracy"] - plain["test_accuracy"]}
+
+
+def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(configfile), *args]
+
+
+def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> dict:
+    """Dry run of the default DAG; per-job overhead of the evaluation jobs in a tiny run."""
+    with tempfile.TemporaryDirectory() as empty:
+        start = time.perf_counter()
+        subprocess.run(snakemake_cmd(Path(empty), default_config, "--dry-run", "--quiet"), check=True,
+                       capture_output=True)
+        dry_run = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run(snakemake_cmd(tiny_dir, tiny_config, "--cores", "2"), check=True, capture_output=True)
+    tiny_wall = time.perf_counter() - start
+    logs = sorted((tiny_dir / "logs" / "experiments").rglob("*.log"))
+    evaluator_s = 0.0
+    for log in logs:
+        match = re.search(r"evaluations in ([0-9.]+) s", log.read_text())
+        evaluator_s += float(match.group(1)) if match else 0.0
+    job_count = len(logs)
+    return {"default_dry_run_s": dry_run, "tiny_run_wall_s": tiny_wall, "tiny_evaluation_jobs": job_count,
+            "tiny_evaluator_s": evaluator_s,
+            "tiny_overhead_per_evaluation_job_s": (tiny_wall - evaluator_s) / max(job_count, 1),
+            "note": "tiny run wall time minus the evaluators' own time, spread over its evaluation jobs "
+                    "(includes data preparation, training and figures, so it is an upper bound)"}
+
+
+def markdown(result: dict) -> str:
+    ev, tr, wf = result["evaluator"], result["training"], result["workflow"]
+    lines = [f"Benchmark on {result['machine']} ({result['mode']} mode, {result['date']})", "",
+             "| kind | grid evals | evaluator ms | Keras ms | speedup | GEMM floor ms | evaluator / floor |",
+             "|---|---|---|---|---|---|---|"]
+    for r in ev["per_kind"]:
+        ratio = f"{r['evaluator_over_floor']:.2f}" if r["evaluator_over_floor"] else "n/a (no product)"
+        lines.append(f"| {r['kind']} | {r['evaluations_in_grid']} | {r['evaluator_s'] * 1e3:.2f} | "
+                     f"{r['keras_s'] * 1e3:.0f} | {r['speedup']:.0f}x | {r['floor_s'] * 1e3:.2f} | {ratio} |")
+    lines += ["", f"Full grid ({ev['grid_evaluations']} evaluations): evaluator {ev['grid_evaluator_s']:.0f} s, "
+              f"Keras {ev['grid_keras_s']:.0f} s ({ev['grid_speedup']:.0f}x); GEMM floor {ev['grid_floor_s']:.0f} s "
+              f"(evaluator / floor = {ev['grid_evaluator_over_floor']:.2f}); single core.", "",
+              f"Training ({tr['epochs']} epochs): workflow {tr['workflow']['seconds_per_epoch']:.2f} s/epoch "
+              f"(test accuracy {tr['workflow']['test_accuracy']:.4f}) vs plain model.fit "
+              f"{tr['plain_fit']['seconds_per_epoch']:.2f} s/epoch ({tr['plain_fit']['test_accuracy']:.4f}); "
+              f"{tr['speedup']:.1f}x; projected {tr['projected_seconds_for_config_epochs']:.0f} s for the "
+              f"configured epochs.", "",
+              f"Workflow: dry run of the default DAG {wf['default_dry_run_s']:.1f} s; tiny run "
+              f"{wf['tiny_run_wall_s']:.1f} s, of which evaluators {wf['tiny_evaluator_s']:.1f} s over "
+              f"{wf['tiny_evaluation_jobs']} evaluation jobs: overhead <= "
+              f"{wf['tiny_overhead_per_evaluation_job_s']:.2f} s per job."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="benchmark the tiny test configuration (quick)")
+    parser.add_argument("--workdir", type=Path, default=REPO, help="directory of a finished `snakemake all` run")
+    parser.add_argument("--configfile", type=Path, default=REPO / "config.yaml")
+    parser.add_argument("--train-epochs", type=int, default=5, help="epochs of each training measurement")
+    parser.add_argument("--keras-evals", type=int, default=5, help="Keras evaluations timed per kind")
+    parser.add_argument("--repeats", type=int, default=100, help="repeats batched per evaluator call")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    args = parser.parse_args(argv)
+    tiny_config = REPO / "tests" / "small.yaml"
+
+    with tempfile.TemporaryDirectory() as tiny_dir:
+        workflow = bench_workflow(REPO / "config.yaml", tiny_config, Path(tiny_dir))
+        if args.tiny:
+            workdir, configfile, train_epochs, repeats = Path(tiny_dir), tiny_config, 2, 4
+        else:
+            workdir, configfile, train_epochs, repeats = args.workdir, args.configfile, args.train_epochs, args.repeats
+        config = load_config(configfile)
+        seed = config["training"]["seeds"][0]
+        network_dir = workdir / "results" / "networks" / f"seed{seed}"
+        for needed in (network_dir / "weights.h5", network_dir / "change_scale.h5", workdir / "resources/mnist.npz"):
+            if not needed.is_file():
+                sys.exit(f"error: {needed} missing: run `snakemake all` first (or use --tiny)")
+        arrays = data.load_npz(workdir / "resources/mnist.npz")
+        network = WeightStore(network_dir / "weights.h5").network(-1)
+        scales = ChangeScales.load(network_dir / "change_scale.h5")
+        x = data.model_inputs(arrays["x_test"], config["data"]["test_size"])
+        y = data.labels(arrays["y_test"], config["data"]["test_size"])
+        # Training first: TensorFlow's thread pools are fixed when it starts.
+        training = bench_training(config, arrays, train_epochs)
+        evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
+                                    args.keras_evals)
+
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
+              "date": time.strftime("%Y-%m-%d"), "mode": "tiny" if args.tiny else "default",
+              "evaluator": evaluator, "training": training, "workflow": workflow}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "benchmark.md").write_text(markdown(result))
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
