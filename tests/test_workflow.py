@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,10 @@ FIGURES = [f"results/figures/figure{n}.{ext}" for n in range(1, 8) for ext in ("
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("small-run")
-    snakemake(path, "--cores", "2")
+def workdir(reference_run, tmp_path_factory):
+    """A copy (metadata and modification times included) of the shared run: tests here rerun parts of it."""
+    path = tmp_path_factory.mktemp("small-run") / "run"
+    shutil.copytree(reference_run, path, symlinks=True)
     return path
 
 
@@ -73,3 +76,16 @@ def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_
 def test_table1_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, SMALL, "results/table1.csv")
     assert set(jobs) == {"prepare_mnist", "train_network", "change_scale", "shuffle_biases", "table1"}
+
+
+def test_output_cache_shares_data_and_networks(tmp_path, monkeypatch):
+    monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    target = "results/networks/seed3/weights.h5"
+    snakemake(tmp_path / "first", "--cores", "2", target, "--cache")
+    second = snakemake(tmp_path / "second", "--cores", "2", target, "--cache")
+    text = second.stdout + second.stderr
+    assert f"Symlinking output file {target} from cache" in text
+    assert "Symlinking output file resources/mnist.npz from cache" in text
+    log = tmp_path / "second/logs/train_network/seed3.log"
+    assert not log.exists() or log.stat().st_size == 0  # training did not run there
