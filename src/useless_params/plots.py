@@ -180,7 +180,10 @@ def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
     labels = summary[summary["value"].isin(ticks)].drop_duplicates(["scope", "value"]).copy()
     labels["panel"] = _scope_factor(labels["scope"])
     labels["label"] = (labels["fraction_disturbed"] * 100).map(lambda p: f"{p:.1f}%")
-    labels["y"] = 1.02
+    # A row of labels just above the highest band, like the article's top axis.
+    top = (summary["mean_accuracy"] + summary["std_accuracy"]).max()
+    bottom = (summary["mean_accuracy"] - summary["std_accuracy"]).min()
+    labels["y"] = top + 0.08 * max(top - bottom, 0.01)
     return labels
 
 
@@ -189,8 +192,7 @@ def figure5(summary: pd.DataFrame) -> p9.ggplot:
     return (
         _band_plot(summary, "value", "T: weights with change scale c <= T shuffled (%)",
                    "Figure 5: shuffling weights with small change scale")
-        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="bottom")
-        + p9.scale_y_continuous(limits=(None, 1.06))
+        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="center")
         + p9.labs(caption="Labels on top: % of the panel's weights selected at that T.")
     )
 
@@ -201,8 +203,7 @@ def figure6(summary: pd.DataFrame) -> p9.ggplot:
     return (
         _band_plot(frame, "value", "T: weights with change scale c <= T reset (%)",
                    "Figure 6: resetting weights with small change scale", color="U")
-        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="bottom")
-        + p9.scale_y_continuous(limits=(None, 1.06))
+        + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="center")
         + p9.labs(color="", fill="", caption="U = 0: set to 0; U = 1: Uniform[0, 1). Labels on top: % of weights selected.")
     )
 
@@ -212,11 +213,12 @@ def figure7(summary: pd.DataFrame) -> p9.ggplot:
     values = frame["value"].to_numpy()
     step = max(1, len(values) // 6)
     labels = frame.iloc[::step].assign(label=lambda f: f["value"].map(lambda t: f"T={t:g}"))
+    spread = max(frame["mean_accuracy"].max() - frame["mean_accuracy"].min(), 0.001)
     return (
         p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
         + p9.geom_line()
         + p9.geom_point(size=1)
-        + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.002)
+        + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.03 * spread)
         + p9.scale_x_reverse()
         + p9.labs(x="Fraction of parameters kept", y="Test accuracy",
                   title="Figure 7: final model (biases 0, weights with c <= T set to 0)",
