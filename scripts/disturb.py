@@ -10,12 +10,12 @@ def main(smk):
     from useless_params.change_scale import ChangeScales
     from useless_params.evaluator import Evaluator
     from useless_params.experiments import Job
-    from useless_params.fileio import write_csv
+    from useless_params.fileio import write_rows
     from useless_params.store import WeightStore
 
     experiment = smk.wildcards.get("experiment", "shuffle_biases")
     value = float(smk.wildcards.get("value", 0))
-    arrays = data.load_npz(smk.input.data)
+    arrays = data.load_npz(smk.input.data, data.TEST_SET)
     network = WeightStore(smk.input.store).network(-1)
     evaluator = Evaluator(
         network,
@@ -26,9 +26,9 @@ def main(smk):
     job = Job(evaluator, ChangeScales.load(smk.input.scales), smk.params.repeats, smk.params.seed,
               int(smk.wildcards.seed))
     started = time.perf_counter()
-    frame = job.run(experiment, value, smk.params.get("reset_values"))
-    print(f"{experiment} value={value}: {len(frame)} evaluations in {time.perf_counter() - started:.3f} s")
-    write_csv(frame, smk.output[0])
+    columns, rows = job.rows(experiment, value, smk.params.get("reset_values"))
+    print(f"{experiment} value={value}: {len(rows)} evaluations in {time.perf_counter() - started:.3f} s")
+    write_rows(columns, rows, smk.output[0])
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pandas as pd
 
 from .errors import InputError
 from .fileio import atomic_path
@@ -87,8 +86,10 @@ class ChangeScales:
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"{path}: damaged change-scale file ({exc})") from exc
 
-    def summary(self) -> pd.DataFrame:
-        """One row per layer and kind: counts and quantiles of the finite change scales."""
+    def summary(self):
+        """One row per layer and kind (a DataFrame): counts and quantiles of the finite change scales."""
+        import pandas as pd  # here, not at the top: disturbance jobs load scales without pandas
+
         rows = []
         for layer, kinds in enumerate(self.stats):
             for kind in KINDS:
@@ -109,8 +110,10 @@ class ChangeScales:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def selected_fractions(self, thresholds: list[float]) -> pd.DataFrame:
-        """Fraction of weights with c <= T for every layer and for all layers pooled."""
+    def selected_fractions(self, thresholds: list[float]):
+        """Fraction of weights with c <= T for every layer and for all layers pooled (a DataFrame)."""
+        import pandas as pd
+
         scales = [self.scale(layer, "kernel").ravel() for layer in range(self.n_layers)]
         scopes = [(str(layer), s) for layer, s in enumerate(scales)] + [("all", np.concatenate(scales))]
         rows = []

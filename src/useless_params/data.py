@@ -99,18 +99,18 @@ def arrays_from_keras() -> dict[str, np.ndarray]:
     return arrays
 
 
-def check_arrays(arrays: dict[str, np.ndarray], name: str) -> None:
-    """Raise ``InputError`` naming ``name`` unless the arrays have Keras' mnist.npz layout."""
-    missing = sorted(set(EXPECTED_SHAPES) - set(arrays))
+def check_arrays(arrays: dict[str, np.ndarray], name: str, keys=tuple(EXPECTED_SHAPES)) -> None:
+    """Raise ``InputError`` naming ``name`` unless the arrays ``keys`` have Keras' mnist.npz layout."""
+    missing = sorted(set(keys) - set(arrays))
     if missing:
         raise InputError(f"{name}: missing arrays {missing}; expected {sorted(EXPECTED_SHAPES)}")
-    for key, shape in EXPECTED_SHAPES.items():
-        arr = arrays[key]
+    for key in keys:
+        shape, arr = EXPECTED_SHAPES[key], arrays[key]
         if arr.shape != shape:
             raise InputError(f"{name}: {key} has shape {arr.shape}, expected {shape}")
         if arr.dtype != np.uint8:
             raise InputError(f"{name}: {key} has dtype {arr.dtype}, expected uint8")
-    for key in ("y_train", "y_test"):
+    for key in {"y_train", "y_test"} & set(keys):
         if arrays[key].max() >= N_CLASSES:
             raise InputError(f"{name}: {key} holds labels outside 0..9")
 
@@ -121,18 +121,24 @@ def save_npz(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
             np.savez_compressed(handle, **{k: arrays[k] for k in EXPECTED_SHAPES})
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load and validate an ``mnist.npz``-layout file."""
+def load_npz(path: str | os.PathLike, keys=tuple(EXPECTED_SHAPES)) -> dict[str, np.ndarray]:
+    """Load and validate the arrays ``keys`` of an ``mnist.npz``-layout file.
+
+    Only the named arrays are decompressed: evaluation jobs need just the test set.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such data file")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in keys if key in npz.files}
     except Exception as exc:  # numpy raises several types for damaged archives
         raise InputError(f"{path}: not a readable .npz file ({exc})") from exc
-    check_arrays(arrays, str(path))
+    check_arrays(arrays, str(path), keys)
     return arrays
+
+
+TEST_SET = ("x_test", "y_test")
 
 
 def model_inputs(x: np.ndarray, size: int = 0) -> np.ndarray:

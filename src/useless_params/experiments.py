@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from .change_scale import ChangeScales
 from .disturb import reset_selected, select, shuffle_selected
@@ -67,8 +66,16 @@ class Job:
     def _evaluate(self, kind: str, batch: dict[int, np.ndarray]) -> np.ndarray:
         return self.evaluator.accuracy(kernels=batch) if kind == "kernel" else self.evaluator.accuracy(biases=batch)
 
-    def run(self, experiment: str, value: float = 0.0, reset_uppers: list[float] | None = None) -> pd.DataFrame:
-        """Rows of the job's tidy CSV (see ``COLUMNS``)."""
+    def run(self, experiment: str, value: float = 0.0, reset_uppers: list[float] | None = None):
+        """The job's tidy table as a pandas DataFrame (see ``rows`` for the columns)."""
+        import pandas as pd
+
+        columns, rows = self.rows(experiment, value, reset_uppers)
+        return pd.DataFrame(rows, columns=columns)
+
+    def rows(self, experiment: str, value: float = 0.0,
+             reset_uppers: list[float] | None = None) -> tuple[list[str], list[dict]]:
+        """Column names and rows of the job's tidy CSV (no pandas: jobs start faster)."""
         if experiment == "final_model":
             return self._final_model(value)
         rows = []
@@ -101,12 +108,10 @@ class Job:
                         "n_disturbed": n_disturbed, "n_candidates": n_candidates,
                         "fraction_disturbed": n_disturbed / n_candidates,
                     })
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        if experiment != "reset_weights":
-            frame = frame.drop(columns="reset_upper")
-        return frame
+        columns = [c for c in COLUMNS if c != "reset_upper" or experiment == "reset_weights"]
+        return columns, [{c: row[c] for c in columns} for row in rows]
 
-    def _final_model(self, threshold: float) -> pd.DataFrame:
+    def _final_model(self, threshold: float) -> tuple[list[str], list[dict]]:
         """All biases 0 and, in every layer, the weights with c <= T set to 0 (deterministic)."""
         n_layers = self.scales.n_layers
         kernels, n_zeroed = {}, 0
@@ -121,13 +126,14 @@ class Job:
         n_weights = sum(k.size for k in self.evaluator.kernels)
         n_biases = sum(b.size for b in self.evaluator.biases)
         n_params = n_weights + n_biases
-        return pd.DataFrame([{
+        row = {
             "experiment": "final_model", "network_seed": self.network_seed, "scope": "all",
             "value": threshold, "repeat": 0, "accuracy": accuracy,
             "n_disturbed": n_zeroed + n_biases, "n_candidates": n_params,
             "fraction_disturbed": (n_zeroed + n_biases) / n_params,
             "n_weights_zeroed": n_zeroed, "fraction_kept": 1 - (n_zeroed + n_biases) / n_params,
-        }])
+        }
+        return list(row), [row]
 
 
 def _resetter(masks: list[np.ndarray], upper: float) -> Callable:

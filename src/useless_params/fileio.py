@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -30,3 +32,21 @@ def write_csv(frame, path: str | os.PathLike) -> None:
     """Write a pandas frame as CSV atomically, with a fixed float format for byte-stable output."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+
+
+def format_cell(value) -> str:
+    """CSV text of one value, as ``write_csv`` formats it (floats with %.10g)."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return "%.10g" % value
+    return str(value)
+
+
+def write_rows(columns: list[str], rows: list[dict], path: str | os.PathLike) -> None:
+    """Write rows as CSV atomically without pandas, byte-compatible with ``write_csv``."""
+    lines = [",".join(columns)] + [",".join(format_cell(row[c]) for c in columns) for row in rows]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")

@@ -63,31 +63,39 @@ def write_store(
 
 
 class WeightStore:
-    """Read access to a weight store; opening validates it and names the file on any damage."""
+    """Read access to a weight store; opening validates its layout and names the file on any damage.
+
+    Parameters are read per epoch on demand, so a job that needs one epoch reads one epoch.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such weight store")
-        try:
-            with h5py.File(self.path, "r") as h5:
-                if h5.attrs.get("format") != FORMAT:
-                    raise InputError(f"{self.path}: not a {FORMAT} HDF5 store (attribute 'format' missing)")
+        with self._open() as h5:
+            if h5.attrs.get("format") != FORMAT:
+                raise InputError(f"{self.path}: not a {FORMAT} HDF5 store (attribute 'format' missing)")
+            try:
                 self.attrs = {k: _plain(v) for k, v in h5.attrs.items()}
                 self.n_layers = len(h5["layers"])
-                self._kernels = [h5[f"layers/layer_{l}/kernel"][()] for l in range(self.n_layers)]
-                self._biases = [h5[f"layers/layer_{l}/bias"][()] for l in range(self.n_layers)]
+                shapes = [(h5[f"layers/layer_{l}/kernel"].shape, h5[f"layers/layer_{l}/bias"].shape)
+                          for l in range(self.n_layers)]
                 self.history = {k: h5[f"history/{k}"][()] for k in h5.get("history", {})}
-        except InputError:
-            raise
-        except (OSError, KeyError, ValueError) as exc:
+                self.activation = str(self.attrs["activation"])
+            except (OSError, KeyError, ValueError) as exc:
+                raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+        if not shapes:
+            raise InputError(f"{self.path}: damaged weight store (no layers)")
+        self.n_epochs = shapes[0][0][0] - 1
+        for layer, (kernel, bias) in enumerate(shapes):
+            if len(kernel) != 3 or kernel[0] != self.n_epochs + 1 or bias != (kernel[0], kernel[2]):
+                raise InputError(f"{self.path}: layer_{layer} kernel {kernel} and bias {bias} do not match")
+
+    def _open(self) -> h5py.File:
+        try:
+            return h5py.File(self.path, "r")
+        except OSError as exc:
             raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
-        self.n_epochs = self._kernels[0].shape[0] - 1
-        for layer, (kernel, bias) in enumerate(zip(self._kernels, self._biases)):
-            if kernel.shape[0] != self.n_epochs + 1 or bias.shape != (kernel.shape[0], kernel.shape[2]):
-                raise InputError(f"{self.path}: layer_{layer} kernel {kernel.shape} and bias "
-                                 f"{bias.shape} do not match")
-        self.activation = str(self.attrs["activation"])
 
     @property
     def config(self) -> dict:
@@ -102,7 +110,13 @@ class WeightStore:
 
     def network(self, epoch: int = -1) -> Network:
         e = self.resolve_epoch(epoch)
-        return Network([k[e] for k in self._kernels], [b[e] for b in self._biases], self.activation)
+        with self._open() as h5:
+            try:
+                kernels = [h5[f"layers/layer_{l}/kernel"][e] for l in range(self.n_layers)]
+                biases = [h5[f"layers/layer_{l}/bias"][e] for l in range(self.n_layers)]
+            except (OSError, KeyError, ValueError) as exc:
+                raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+        return Network(kernels, biases, self.activation)
 
 
 def _plain(value):
