@@ -89,3 +89,10 @@ def test_output_cache_shares_data_and_networks(tmp_path, monkeypatch):
     assert "Symlinking output file resources/mnist.npz from cache" in text
     log = tmp_path / "second/logs/train_network/seed3.log"
     assert not log.exists() or log.stat().st_size == 0  # training did not run there
+
+
+def test_table1_can_be_switched_off(tmp_path):
+    config = variant_config(tmp_path, "no_t1.yaml", lambda c: c["experiments"].update(shuffle_biases=False))
+    jobs = planned_jobs(tmp_path / "fresh", config)
+    assert "table1" not in jobs and "shuffle_biases" not in jobs
+    assert jobs["disturb"] == 8

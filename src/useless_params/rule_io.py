@@ -32,6 +32,9 @@ def run_rule(smk, main: Callable) -> None:
 
     try:
         main(smk)
+    except KeyboardInterrupt:
+        print(f"interrupted: rule {smk.rule} stopped before finishing", file=sys.stderr, flush=True)
+        sys.exit(130)
     except InputError as exc:
         message = f"error: {exc}"
         print(message, file=sys.stderr, flush=True)
