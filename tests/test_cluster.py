@@ -294,8 +294,12 @@ def reference(slurm_packages, tmp_path_factory):
         return Path(run.cmd[run.cmd.index("--directory") + 1])
 
     yield wait
-    if run.returncode is None:
-        run.proc.kill()
+    if run.returncode is None:  # skipped: stop it (timeout passes SIGTERM on to Snakemake)
+        run.proc.terminate()
+        try:
+            run.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            run.proc.kill()
         run.wait()
 
 
