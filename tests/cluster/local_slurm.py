@@ -73,11 +73,22 @@ def ensure_packages(accounting: bool = True, log=print) -> None:
     packages = PACKAGES + (ACCOUNTING_PACKAGES if accounting else [])
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     log(f"installing Debian packages: {' '.join(packages)}")
-    for cmd in (["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
-            raise ClusterUnavailable(f"'{' '.join(cmd)}' failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    # Keep the packages' init scripts from starting system-wide daemons (munged, mariadbd,
+    # slurmd) that nobody would stop: this module starts its own.
+    policy = Path("/usr/sbin/policy-rc.d")
+    own_policy = not policy.exists()
+    if own_policy:
+        policy.write_text("#!/bin/sh\n# Temporary (tests/cluster/local_slurm.py): no service starts.\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        for cmd in (["apt-get", "update", "-q"],
+                    ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]):
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+            if proc.returncode != 0:
+                raise ClusterUnavailable(f"'{' '.join(cmd)}' failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    finally:
+        if own_policy:
+            policy.unlink(missing_ok=True)
     missing = missing_binaries(accounting)
     if missing:
         raise ClusterUnavailable(f"still missing after apt-get install: {', '.join(missing)}")
@@ -229,7 +240,7 @@ class SlurmCluster:
         for sub in ("etc", "state", "spool", "log"):
             (self.root / sub).mkdir(exist_ok=True)
         root = self.root
-        cpus = os.cpu_count() or 1
+        cpus = len(os.sched_getaffinity(0))  # what nproc says
         lines = [
             f"ClusterName={CLUSTER_NAME}",
             "SlurmctldHost=localhost(127.0.0.1)",
