@@ -1,6 +1,10 @@
 # Stage 3: per-parameter change scale between the reference and the final epoch.
 
 
+localrules:
+    change_scale_summary,
+
+
 rule change_scale:
     """Absolute change, relative change and change scale of every parameter (HDF5)."""
     input:
