@@ -81,7 +81,7 @@ def grid_counts(config: dict, n_layers: int) -> dict[str, int]:
         else:
             counts[name] = repeats * (len(exp["shuffle_weights"]["thresholds"]) + len(
                 exp["reset_weights"]["thresholds"]) * len(exp["reset_weights"]["reset_values"]))
-    counts[f"kernel all layers"] += len(exp["final_model"]["thresholds"])
+    counts["kernel all layers"] += len(exp["final_model"]["thresholds"])
     return counts
 
 

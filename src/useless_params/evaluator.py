@@ -37,8 +37,12 @@ def activate_inplace(z: np.ndarray, name: str) -> np.ndarray:
     elif name == "tanh":
         np.tanh(z, out=z)
     elif name != "linear":
-        raise InputError(f"network.activation: unknown activation {name!r}; expected one of {ACTIVATIONS}")
+        raise unknown_activation(name)
     return z
+
+
+def unknown_activation(name: str) -> InputError:
+    return InputError(f"network.activation: unknown activation {name!r}; expected one of {ACTIVATIONS}")
 
 
 class Evaluator:
@@ -46,7 +50,7 @@ class Evaluator:
 
     def __init__(self, network: Network, x: np.ndarray, y: np.ndarray, batch_memory_mb: float = 512):
         if network.activation not in ACTIVATIONS:
-            activate_inplace(np.zeros(1, np.float32), network.activation)  # raises the clear error
+            raise unknown_activation(network.activation)
         self.network = network
         self.y = np.asarray(y)
         self.n_samples = len(self.y)

@@ -18,8 +18,6 @@ from .disturb import reset_selected, select, shuffle_selected
 from .evaluator import Evaluator
 from .seeding import generator, value_label
 
-GRID_EXPERIMENTS = ("reset_biases", "shuffle_weights", "reset_weights", "final_model")
-EXPERIMENTS = ("shuffle_biases",) + GRID_EXPERIMENTS
 COLUMNS = ["experiment", "network_seed", "scope", "value", "reset_upper", "repeat",
            "accuracy", "n_disturbed", "n_candidates", "fraction_disturbed"]
 
