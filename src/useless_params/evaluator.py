@@ -10,7 +10,7 @@ The article re-ran Keras ``set_weights`` + ``evaluate`` for every disturbance (a
 * batches the repeats of one job: the R disturbed kernels of the first disturbed layer
   become one wide GEMM ``A @ [W_1 | ... | W_R]``;
 * drops input features that are zero in every test image (MNIST's border pixels): their
-  kernel rows cannot change any output, so this is exact;
+  kernel rows cannot change any output, so this is exact (``forward.forward_pass``);
 * skips the softmax, which cannot change the arg-max.
 """
 
@@ -18,55 +18,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from .forward import activate_inplace, activation_function, forward_pass
 from .store import Network
-
-ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear")
-
-
-def activate_inplace(z: np.ndarray, name: str) -> np.ndarray:
-    """Apply a hidden-layer activation in place (no temporaries on the large arrays)."""
-    if name == "sigmoid":
-        # sigmoid(z) = (tanh(z / 2) + 1) / 2: one vectorised transcendental, in place.
-        z *= 0.5
-        np.tanh(z, out=z)
-        z *= 0.5
-        z += 0.5
-    elif name == "relu":
-        np.maximum(z, 0, out=z)
-    elif name == "tanh":
-        np.tanh(z, out=z)
-    elif name != "linear":
-        raise unknown_activation(name)
-    return z
-
-
-def unknown_activation(name: str) -> InputError:
-    return InputError(f"network.activation: unknown activation {name!r}; expected one of {ACTIVATIONS}")
 
 
 class Evaluator:
     """Accuracy of ``network`` on (x, y), undisturbed or under batches of disturbed parameters."""
 
     def __init__(self, network: Network, x: np.ndarray, y: np.ndarray, batch_memory_mb: float = 512):
-        if network.activation not in ACTIVATIONS:
-            raise unknown_activation(network.activation)
+        activation_function(network.activation)  # an unknown name fails here, not mid-job
         self.network = network
         self.y = np.asarray(y)
         self.n_samples = len(self.y)
         self.kernels = [np.asarray(k, dtype=np.float32) for k in network.kernels]
         self.biases = [np.asarray(b, dtype=np.float32) for b in network.biases]
         self.batch_memory_mb = batch_memory_mb
-        x = np.asarray(x, dtype=np.float32)
-        self.active_inputs = np.flatnonzero(np.any(x != 0, axis=0))
+        cached = forward_pass(Network(self.kernels, self.biases, network.activation), x)
+        self.active_inputs = cached.active
         # inputs[l]: activation entering layer l; products[l]: inputs[l] @ kernels[l] (no bias).
-        self.inputs: list[np.ndarray] = [np.ascontiguousarray(x[:, self.active_inputs])]
-        self.products: list[np.ndarray] = []
-        for layer in range(network.n_layers):
-            product = self.inputs[layer] @ self._kernel_rows(layer, self.kernels[layer])
-            self.products.append(product)
-            if layer < network.n_layers - 1:
-                self.inputs.append(activate_inplace(product + self.biases[layer], network.activation))
+        self.inputs: list[np.ndarray] = cached.inputs
+        self.products: list[np.ndarray] = cached.products
         logits = self.products[-1] + self.biases[-1]
         self.predictions = np.argmax(logits, axis=1)
         self.accuracy_undisturbed = float(np.mean(self.predictions == self.y))

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from .evaluator import Evaluator
+from . import forward
 from .store import Network
 
 
@@ -123,8 +123,8 @@ def train(x_train, y_train, x_test, y_test, network_cfg: dict, training_cfg: dic
     history = {key: np.asarray(values) for key, values in fit.history.items()}
     # Test accuracy after every epoch, with the numpy forward pass (cheap next to model.evaluate).
     history["test_accuracy"] = np.array([
-        Evaluator(Network([k[e] for k in kernels], [b[e] for b in biases], network_cfg["activation"]),
-                  x_test, y_test).accuracy_undisturbed
+        forward.accuracy(Network([k[e] for k in kernels], [b[e] for b in biases], network_cfg["activation"]),
+                         x_test, y_test)
         for e in range(len(snapshots))
     ])
     summary = {"keras_test_accuracy": float(keras_test_accuracy), "fit_seconds": fit_seconds,
