@@ -1,6 +1,9 @@
 # Useless Parameters: how much does each trained parameter matter?
 # Stages: data -> training (HDF5 weight store) -> change scale -> figures 1-3,
 # and disturbance experiments -> Table 1 and figures 4-7. See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
 configfile: "config.yaml"
@@ -12,7 +15,7 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     seed=r"\d+",
     value=r"-?[0-9][0-9.e+-]*",
-    experiment="|".join(GRID_KEYS),
+    experiment="|".join(EXPERIMENTS),
 
 
 include: "workflow/rules/data.smk"
@@ -25,4 +28,4 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        ALL_TARGETS,
+        all_targets(),

@@ -36,6 +36,7 @@ from useless_params import data  # noqa: E402
 from useless_params.change_scale import ChangeScales  # noqa: E402
 from useless_params.disturb import reset_selected, select  # noqa: E402
 from useless_params.evaluator import Evaluator  # noqa: E402
+from useless_params.experiments import EXPERIMENTS  # noqa: E402
 from useless_params.seeding import generator  # noqa: E402
 from useless_params.store import Network, WeightStore  # noqa: E402
 
@@ -72,16 +73,20 @@ def kinds(n_layers: int) -> list[tuple[str, str, list[int]]]:
 
 
 def grid_counts(config: dict, n_layers: int) -> dict[str, int]:
-    """Evaluations of each kind the article's method needs for the whole grid of ``config``."""
-    exp, repeats = config["experiments"], config["experiments"]["repeats"]
-    counts = {}
-    for name, kind, layers in kinds(n_layers):
-        if kind == "bias":
-            counts[name] = repeats * (int(exp["shuffle_biases"]) + len(exp["reset_biases"]["values"]))
-        else:
-            counts[name] = repeats * (len(exp["shuffle_weights"]["thresholds"]) + len(
-                exp["reset_weights"]["thresholds"]) * len(exp["reset_weights"]["reset_values"]))
-    counts["kernel all layers"] += len(exp["final_model"]["thresholds"])
+    """Evaluations of each kind the article's method needs for the whole grid of ``config``.
+
+    Read from the experiment registry: each experiment adds its evaluations per scope to
+    every scope of its parameter kind; a whole-network experiment counts once, as "all layers".
+    """
+    exp = config["experiments"]
+    counts = {name: 0 for name, _, _ in kinds(n_layers)}
+    for entry in EXPERIMENTS.values():
+        if entry.whole_network:
+            counts[f"{entry.kind} all layers"] += entry.evaluations_per_scope(exp)
+            continue
+        for name, kind, _ in kinds(n_layers):
+            if kind == entry.kind:
+                counts[name] += entry.evaluations_per_scope(exp)
     return counts
 
 

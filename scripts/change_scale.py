@@ -4,13 +4,14 @@ from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     from useless_params.change_scale import ChangeScales
     from useless_params.store import WeightStore
 
-    weights = WeightStore(smk.input[0])
+    weights = WeightStore(smk.input.store)
     reference = weights.resolve_epoch(smk.params.reference_epoch)
     scales = ChangeScales.between(weights.network(reference), weights.network(-1), reference, weights.n_epochs)
-    scales.save(smk.output[0])
+    scales.save(smk.output.scales)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -1,34 +1,36 @@
-"""Rules shuffle_biases and disturb: one disturbance experiment at one grid value."""
+"""Rule disturb: one disturbance experiment (a registry entry) at one grid value."""
 
 from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     import time
 
     from useless_params import data
     from useless_params.change_scale import ChangeScales
     from useless_params.evaluator import Evaluator
-    from useless_params.experiments import Job
+    from useless_params.experiments import Job, experiment
     from useless_params.fileio import write_rows
     from useless_params.store import WeightStore
 
-    experiment = smk.wildcards.get("experiment", "shuffle_biases")
-    value = float(smk.wildcards.get("value", 0))
+    entry = experiment(smk.wildcards.experiment)
+    value = float(smk.wildcards.value)
     arrays = data.load_npz(smk.input.data, data.TEST_SET)
     network = WeightStore(smk.input.store).network(-1)
     evaluator = Evaluator(
         network,
         data.model_inputs(arrays["x_test"], smk.params.test_size),
         data.labels(arrays["y_test"], smk.params.test_size),
+        # Not a param: the batch size changes memory use, not the numbers, so it reruns nothing.
         batch_memory_mb=smk.config["experiments"]["batch_memory_mb"],
     )
     job = Job(evaluator, ChangeScales.load(smk.input.scales), smk.params.repeats, smk.params.seed,
               int(smk.wildcards.seed))
     started = time.perf_counter()
-    columns, rows = job.rows(experiment, value, smk.params.get("reset_values"))
-    print(f"{experiment} value={value}: {len(rows)} evaluations in {time.perf_counter() - started:.3f} s")
-    write_rows(columns, rows, smk.output[0])
+    columns, rows = job.rows(entry.name, value, smk.params.levels)
+    print(f"{entry.name} value={value}: {len(rows)} evaluations in {time.perf_counter() - started:.3f} s")
+    write_rows(columns, rows, smk.output.table)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -4,10 +4,11 @@ from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     from useless_params import plots
     from useless_params.store import WeightStore
 
-    plot = plots.figure1(WeightStore(smk.input[0]), smk.params.reference_epoch)
+    plot = plots.figure1(WeightStore(smk.input.store), smk.params.reference_epoch)
     plots.save(plot, smk.output.png, smk.output.pdf, smk.params.dpi)
 
 

@@ -4,11 +4,12 @@ from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     from useless_params import plots
     from useless_params.change_scale import ChangeScales
 
     draw = {"2": plots.figure2, "3": plots.figure3}[smk.wildcards.n]
-    plots.save(draw(ChangeScales.load(smk.input[0])), smk.output.png, smk.output.pdf, smk.params.dpi)
+    plots.save(draw(ChangeScales.load(smk.input.scales)), smk.output.png, smk.output.pdf, smk.params.dpi)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

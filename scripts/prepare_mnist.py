@@ -4,6 +4,7 @@ from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     import tempfile
 
     from useless_params import data
@@ -17,8 +18,8 @@ def main(smk):
         arrays = data.arrays_from_keras()
     else:
         arrays = data.load_npz(params.path)
-    data.save_npz(arrays, smk.output[0])
-    print(f"wrote {smk.output[0]}: {len(arrays['y_train'])} training, {len(arrays['y_test'])} test images")
+    data.save_npz(arrays, smk.output.data)
+    print(f"wrote {smk.output.data}: {len(arrays['y_train'])} training, {len(arrays['y_test'])} test images")
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -4,6 +4,7 @@ from useless_params.rule_io import run_rule
 
 
 def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
     import json
     import time
 
@@ -14,7 +15,7 @@ def main(smk):
 
     seed = int(smk.wildcards.seed)
     cfg_data, cfg_net, cfg_train = smk.params.sizes, smk.params.network, smk.params.training
-    arrays = data.load_npz(smk.input[0])
+    arrays = data.load_npz(smk.input.data)
     x_train = data.model_inputs(arrays["x_train"], cfg_data["train_size"])
     y_train = data.labels(arrays["y_train"], cfg_data["train_size"])
     x_test = data.model_inputs(arrays["x_test"], cfg_data["test_size"])

@@ -84,3 +84,54 @@ def test_final_model_counts(job_parts):
     n_params = 20 * 8 + 8 * 6 + 6 * 3 + 8 + 6 + 3
     assert frame["n_weights_zeroed"].item() == zeroed
     assert frame["fraction_kept"].item() == pytest.approx(1 - (zeroed + 17) / n_params)
+
+
+# --- The registry: each experiment declared once.
+
+from useless_params.errors import InputError  # noqa: E402
+from useless_params.experiments import EXPERIMENTS, experiment, figure_experiments  # noqa: E402
+
+
+def test_unknown_experiment_is_an_error_listing_the_known_ones(job_parts):
+    with pytest.raises(InputError, match="unknown experiment 'shuffle_everything'; expected one of shuffle_biases"):
+        experiment("shuffle_everything")
+    with pytest.raises(InputError, match="unknown experiment"):
+        make_job(job_parts).rows("shuffle_everything", 0.0)
+
+
+def test_every_entry_is_complete_and_consistent():
+    for name, entry in EXPERIMENTS.items():
+        assert entry.name == name
+        assert entry.kind in ("kernel", "bias"), name
+        assert entry.columns[:4] == ("experiment", "network_seed", "scope", "value"), name
+        assert ("reset_upper" in entry.columns) == bool(entry.levels_key), name
+        assert (entry.figure is None) == (entry.plot is None), name
+    from useless_params import plots
+
+    figures = figure_experiments()
+    assert sorted(figures) == ["4", "5", "6", "7"]
+    for entry in figures.values():
+        assert callable(getattr(plots, entry.plot)), entry.plot
+
+
+def test_grid_labels_and_levels_come_from_the_config():
+    cfg = {"repeats": 3, "shuffle_biases": True, "reset_biases": {"values": [0, 2.5]},
+           "reset_weights": {"thresholds": [10.0], "reset_values": [0, 1]}, "final_model": {"thresholds": [1, 2, 3]}}
+    assert experiment("shuffle_biases").labels(cfg) == ["0"]
+    assert experiment("shuffle_biases").grid({"shuffle_biases": False}) == []
+    assert experiment("reset_biases").labels(cfg) == ["0", "2.5"]
+    assert experiment("reset_weights").levels(cfg) == [0.0, 1.0]
+    assert experiment("reset_weights").evaluations_per_scope(cfg) == 3 * 1 * 2
+    assert experiment("final_model").evaluations_per_scope(cfg) == 3
+
+
+def test_experiment_names_live_only_in_the_registry():
+    """The .smk files, the Snakefile and the rule scripts read the registry; none names an experiment."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    files = [repo / "Snakefile", *(repo / "workflow").rglob("*.smk"), *(repo / "scripts").glob("*.py")]
+    for path in files:
+        text = path.read_text()
+        for name in EXPERIMENTS:
+            assert name not in text, f"{path.relative_to(repo)} names the experiment {name!r}"

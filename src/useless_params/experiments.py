@@ -1,29 +1,185 @@
-"""One disturbance job: an experiment at one grid value, over every scope and repeat.
+"""The disturbance experiments: one registry entry each, and the job that runs one.
+
+Every experiment is declared once, in ``EXPERIMENTS``: its name, the config key of its
+grid, the parameters it touches, how it selects and disturbs them, whether it draws
+random numbers, the figure that draws it and the columns of its CSV. The Snakefile
+(wildcard constraints, targets), the disturbance and figure scripts, the aggregation
+and the benchmark all read this registry; ``experiment(name)`` raises on an unknown name.
 
 Scopes are each layer on its own ("0", "1", ...) and "all" (every layer at once,
 shuffles pooled across layers). Each repeat's disturbance comes from its own generator,
-seeded by (experiment seed, network seed, experiment, scope, value, repeat). When a
+seeded by (experiment seed, network seed, stream, scope, value, repeat). When a
 disturbance involves no randomness (reset to 0, or fewer than two values to shuffle),
 every repeat would be identical, so it is evaluated once and recorded for each repeat.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .change_scale import ChangeScales
 from .disturb import reset_selected, select, shuffle_selected
+from .errors import InputError
 from .evaluator import Evaluator
 from .seeding import generator, value_label
 
-COLUMNS = ["experiment", "network_seed", "scope", "value", "reset_upper", "repeat",
-           "accuracy", "n_disturbed", "n_candidates", "fraction_disturbed"]
+KINDS = ("kernel", "bias")
+BASE_COLUMNS = ("experiment", "network_seed", "scope", "value", "repeat", "accuracy", "n_disturbed",
+                "n_candidates", "fraction_disturbed")
+
+# A disturbance: (arrays of the scope's layers, their selection masks, reset level, generator or
+# None when the disturbance draws nothing) -> new arrays.
+Disturbance = Callable[[list[np.ndarray], list[np.ndarray], "float | None", "np.random.Generator | None"],
+                       list[np.ndarray]]
 
 
 def scopes(n_layers: int) -> list[tuple[str, list[int]]]:
     return [(str(layer), [layer]) for layer in range(n_layers)] + [("all", list(range(n_layers)))]
+
+
+# --- How experiments select parameters: (change scale of one layer's arrays, grid value) -> mask.
+
+def select_all(scale: np.ndarray, value: float) -> np.ndarray:
+    """Every parameter of the layer."""
+    return np.ones(scale.shape, bool)
+
+
+def select_small_change(scale: np.ndarray, value: float) -> np.ndarray:
+    """The parameters with change scale c <= T (the grid value); infinite c never."""
+    return select(scale, value)
+
+
+# --- How they disturb the selection.
+
+def shuffle(arrays, masks, level, rng):
+    """Permute the selected values among the selected positions (pooled over the scope's layers)."""
+    return shuffle_selected(arrays, masks, rng) if rng is not None else arrays
+
+
+def reset(arrays, masks, level, rng):
+    """Replace the selected values by draws from Uniform[0, level) (zeros for level 0)."""
+    return reset_selected(arrays, masks, level, rng)
+
+
+def shuffle_draws(masks: list[np.ndarray], level: float | None) -> bool:
+    """A shuffle of fewer than two values changes nothing and draws nothing."""
+    return sum(int(m.sum()) for m in masks) > 1
+
+
+def reset_draws(masks: list[np.ndarray], level: float | None) -> bool:
+    """A reset to 0 draws nothing."""
+    return level != 0
+
+
+def never_draws(masks: list[np.ndarray], level: float | None) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One disturbance experiment, as the workflow, the figures and the benchmark see it.
+
+    ``grid_key``: key of ``experiments.<name>`` holding the grid (one job per value); None
+    for a single job at value 0, switched on by ``experiments.<name>: true``.
+    ``levels_key``: key of a second list (reset levels U) evaluated inside every job.
+    ``level_from_value``: the grid value is itself the reset level (Figure 4's U).
+    ``whole_network``: one deterministic evaluation of the whole network per job (Figure 7)
+    instead of every scope x level x repeat.
+    """
+
+    name: str
+    description: str
+    kind: str  # the parameter kind it disturbs: "kernel" or "bias" (Figure 7: both, see whole_network)
+    select: Callable[[np.ndarray, float], np.ndarray]
+    disturb: Disturbance
+    draws: Callable[[list[np.ndarray], float | None], bool]  # whether a setting draws random numbers
+    columns: tuple[str, ...]
+    grid_key: str | None = None
+    levels_key: str | None = None
+    level_from_value: bool = False
+    whole_network: bool = False
+    figure: str | None = None  # figure number in the article
+    plot: str | None = None  # name of the function in useless_params.plots that draws the figure
+    figure_options: tuple[str, ...] = ()  # keys of the config's figures section the plot takes
+    table: str | None = None  # name of the table it feeds (Table 1)
+
+    def grid(self, experiments_cfg: dict) -> list[float]:
+        """The grid values of this experiment under ``experiments_cfg`` (empty when switched off)."""
+        section = experiments_cfg[self.name]
+        if self.grid_key is None:
+            return [0.0] if section else []
+        return [float(v) for v in section[self.grid_key]]
+
+    def labels(self, experiments_cfg: dict) -> list[str]:
+        """The grid values as file-name labels (5 and 5.0 are both '5')."""
+        return [value_label(v) for v in self.grid(experiments_cfg)]
+
+    def levels(self, experiments_cfg: dict) -> list[float]:
+        """The reset levels evaluated inside every job of this experiment (none for most)."""
+        return [float(u) for u in experiments_cfg[self.name][self.levels_key]] if self.levels_key else []
+
+    def evaluations_per_scope(self, experiments_cfg: dict) -> int:
+        """Evaluations one network gets per scope (whole-network experiments: per network)."""
+        if self.whole_network:
+            return len(self.grid(experiments_cfg))
+        n_levels = max(1, len(self.levels(experiments_cfg)))
+        return experiments_cfg["repeats"] * len(self.grid(experiments_cfg)) * n_levels
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    entry.name: entry
+    for entry in (
+        Experiment(
+            name="shuffle_biases",
+            description="Table 1: shuffle the biases of each scope, `repeats` fresh permutations.",
+            kind="bias", select=select_all, disturb=shuffle, draws=shuffle_draws,
+            columns=BASE_COLUMNS, table="table1",
+        ),
+        Experiment(
+            name="reset_biases",
+            description="Figure 4: biases reset to Uniform[0, U), one job per U.",
+            kind="bias", select=select_all, disturb=reset, draws=reset_draws, level_from_value=True,
+            columns=BASE_COLUMNS, grid_key="values", figure="4", plot="figure4",
+            figure_options=("reset_biases_max",),
+        ),
+        Experiment(
+            name="shuffle_weights",
+            description="Figure 5: weights with c <= T shuffled among themselves, one job per T.",
+            kind="kernel", select=select_small_change, disturb=shuffle, draws=shuffle_draws,
+            columns=BASE_COLUMNS, grid_key="thresholds", figure="5", plot="figure5",
+        ),
+        Experiment(
+            name="reset_weights",
+            description="Figure 6: weights with c <= T reset to Uniform[0, U) for every U, one job per T.",
+            kind="kernel", select=select_small_change, disturb=reset, draws=reset_draws,
+            columns=BASE_COLUMNS[:4] + ("reset_upper",) + BASE_COLUMNS[4:],
+            grid_key="thresholds", levels_key="reset_values", figure="6", plot="figure6",
+        ),
+        Experiment(
+            name="final_model",
+            description="Figure 7: all biases 0 and every layer's weights with c <= T set to 0, one job per T.",
+            kind="kernel", select=select_small_change, disturb=reset, draws=never_draws,
+            columns=BASE_COLUMNS + ("n_weights_zeroed", "fraction_kept"), whole_network=True,
+            grid_key="thresholds", figure="7", plot="figure7",
+        ),
+    )
+}
+
+
+def experiment(name: str) -> Experiment:
+    """The registry entry called ``name``; an unknown name is an error listing the known ones."""
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise InputError(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}") from None
+
+
+def figure_experiments() -> dict[str, Experiment]:
+    """Figure number -> the experiment it draws."""
+    return {e.figure: e for e in EXPERIMENTS.values() if e.figure}
 
 
 class Job:
@@ -36,103 +192,86 @@ class Job:
         self.seed = seed
         self.network_seed = network_seed
 
-    def _run(
-        self,
-        experiment: str,
-        value: float,
-        kind: str,
-        layers: list[int],
-        masks: list[np.ndarray],
-        disturb: Callable[[list[np.ndarray], np.random.Generator | None], list[np.ndarray]],
-        random: bool,
-        scope: str,
-    ) -> tuple[np.ndarray, int]:
+    def _run(self, stream: str, value: float, kind: str, layers: list[int], masks: list[np.ndarray],
+             disturb: Callable, random: bool, scope: str) -> np.ndarray:
         """Accuracy per repeat of disturbing the ``kind`` arrays of ``layers``."""
         base = self.evaluator.kernels if kind == "kernel" else self.evaluator.biases
         arrays = [base[layer] for layer in layers]
-        n_disturbed = sum(int(m.sum()) for m in masks)
         if not random:
             batch = {layer: a[None] for layer, a in zip(layers, disturb(arrays, None))}
-            return np.repeat(self._evaluate(kind, batch), self.repeats), n_disturbed
+            return np.repeat(self._evaluate(kind, batch), self.repeats)
         stacks = {layer: np.empty((self.repeats, *base[layer].shape), np.float32) for layer in layers}
         for repeat in range(self.repeats):
-            rng = generator(self.seed, self.network_seed, experiment, scope, value, repeat)
+            rng = generator(self.seed, self.network_seed, stream, scope, value, repeat)
             for layer, new in zip(layers, disturb(arrays, rng)):
                 stacks[layer][repeat] = new
-        return self._evaluate(kind, stacks), n_disturbed
+        return self._evaluate(kind, stacks)
 
     def _evaluate(self, kind: str, batch: dict[int, np.ndarray]) -> np.ndarray:
         return self.evaluator.accuracy(kernels=batch) if kind == "kernel" else self.evaluator.accuracy(biases=batch)
 
-    def run(self, experiment: str, value: float = 0.0, reset_uppers: list[float] | None = None):
+    def run(self, name: str, value: float = 0.0, levels: list[float] | None = None):
         """The job's tidy table as a pandas DataFrame (see ``rows`` for the columns)."""
         import pandas as pd
 
-        columns, rows = self.rows(experiment, value, reset_uppers)
+        columns, rows = self.rows(name, value, levels)
         return pd.DataFrame(rows, columns=columns)
 
-    def rows(self, experiment: str, value: float = 0.0,
-             reset_uppers: list[float] | None = None) -> tuple[list[str], list[dict]]:
-        """Column names and rows of the job's tidy CSV (no pandas: jobs start faster)."""
-        if experiment == "final_model":
-            return self._final_model(value)
+    def rows(self, name: str, value: float = 0.0,
+             levels: list[float] | None = None) -> tuple[list[str], list[dict]]:
+        """Column names and rows of the job's tidy CSV (no pandas: jobs start faster).
+
+        ``levels``: the reset levels of an experiment with a ``levels_key`` (default [0]).
+        """
+        entry = experiment(name)
+        if entry.whole_network:
+            rows = self._whole_network(entry, value)
+        else:
+            rows = self._per_scope(entry, value, levels)
+        return list(entry.columns), [{c: row[c] for c in entry.columns} for row in rows]
+
+    def _per_scope(self, entry: Experiment, value: float, levels: list[float] | None) -> list[dict]:
+        if entry.levels_key:
+            variants = list(levels or [0.0])
+        else:
+            variants = [value if entry.level_from_value else None]
         rows = []
-        n_layers = self.scales.n_layers
-        for scope, layers in scopes(n_layers):
-            if experiment in ("shuffle_biases", "reset_biases"):
-                kind = "bias"
-                masks = [np.ones(self.evaluator.biases[layer].shape, bool) for layer in layers]
-            else:
-                kind = "kernel"
-                masks = [select(self.scales.scale(layer, "kernel"), value) for layer in layers]
+        for scope, layers in scopes(self.scales.n_layers):
+            masks = [entry.select(self.scales.scale(layer, entry.kind), value) for layer in layers]
+            n_disturbed = sum(int(m.sum()) for m in masks)
             n_candidates = sum(m.size for m in masks)
-            # (reset upper bound or None, disturbance, whether it draws random numbers)
-            variants: list[tuple[float | None, Callable, bool]]
-            if experiment in ("shuffle_biases", "shuffle_weights"):
-                movable = sum(int(m.sum()) for m in masks) > 1
-                variants = [(None, lambda a, rng, m=masks: shuffle_selected(a, m, rng) if rng else a, movable)]
-            elif experiment == "reset_biases":
-                variants = [(None, _resetter(masks, value), value != 0)]
-            else:  # reset_weights
-                variants = [(u, _resetter(masks, u), u != 0) for u in (reset_uppers or [0.0])]
-            for reset_upper, disturb, random in variants:
-                # Each reset level draws from its own streams, so adding one leaves the others unchanged.
-                tag = experiment if reset_upper is None else f"{experiment}@{value_label(reset_upper)}"
-                acc, n_disturbed = self._run(tag, value, kind, layers, masks, disturb, random, scope)
+            for level in variants:
+                # Each reset level of a levels_key draws from its own streams, so adding one leaves
+                # the others unchanged.
+                stream = f"{entry.name}@{value_label(level)}" if entry.levels_key else entry.name
+                disturb = (lambda arrays, rng, m=masks, u=level: entry.disturb(arrays, m, u, rng))
+                acc = self._run(stream, value, entry.kind, layers, masks, disturb, entry.draws(masks, level), scope)
                 for repeat, a in enumerate(acc):
                     rows.append({
-                        "experiment": experiment, "network_seed": self.network_seed, "scope": scope,
-                        "value": value, "reset_upper": reset_upper, "repeat": repeat, "accuracy": a,
+                        "experiment": entry.name, "network_seed": self.network_seed, "scope": scope,
+                        "value": value, "reset_upper": level, "repeat": repeat, "accuracy": a,
                         "n_disturbed": n_disturbed, "n_candidates": n_candidates,
                         "fraction_disturbed": n_disturbed / n_candidates,
                     })
-        columns = [c for c in COLUMNS if c != "reset_upper" or experiment == "reset_weights"]
-        return columns, [{c: row[c] for c in columns} for row in rows]
+        return rows
 
-    def _final_model(self, threshold: float) -> tuple[list[str], list[dict]]:
-        """All biases 0 and, in every layer, the weights with c <= T set to 0 (deterministic)."""
+    def _whole_network(self, entry: Experiment, value: float) -> list[dict]:
+        """Every bias 0 and, in every layer, the selected weights set to 0 (deterministic)."""
         n_layers = self.scales.n_layers
         kernels, n_zeroed = {}, 0
         for layer in range(n_layers):
-            mask = select(self.scales.scale(layer, "kernel"), threshold)
-            kernel = self.evaluator.kernels[layer].copy()
-            kernel[mask] = 0
-            kernels[layer] = kernel[None]
+            mask = entry.select(self.scales.scale(layer, "kernel"), value)
+            kernels[layer] = entry.disturb([self.evaluator.kernels[layer]], [mask], 0.0, None)[0][None]
             n_zeroed += int(mask.sum())
         biases = {layer: np.zeros((1, *b.shape), np.float32) for layer, b in enumerate(self.evaluator.biases)}
         accuracy = float(self.evaluator.accuracy(kernels=kernels, biases=biases)[0])
         n_weights = sum(k.size for k in self.evaluator.kernels)
         n_biases = sum(b.size for b in self.evaluator.biases)
         n_params = n_weights + n_biases
-        row = {
-            "experiment": "final_model", "network_seed": self.network_seed, "scope": "all",
-            "value": threshold, "repeat": 0, "accuracy": accuracy,
+        return [{
+            "experiment": entry.name, "network_seed": self.network_seed, "scope": "all",
+            "value": value, "repeat": 0, "accuracy": accuracy,
             "n_disturbed": n_zeroed + n_biases, "n_candidates": n_params,
             "fraction_disturbed": (n_zeroed + n_biases) / n_params,
             "n_weights_zeroed": n_zeroed, "fraction_kept": 1 - (n_zeroed + n_biases) / n_params,
-        }
-        return list(row), [row]
-
-
-def _resetter(masks: list[np.ndarray], upper: float) -> Callable:
-    return lambda arrays, rng: reset_selected(arrays, masks, upper, rng)
+        }]

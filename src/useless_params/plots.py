@@ -166,8 +166,8 @@ def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str 
     )
 
 
-def figure4(summary: pd.DataFrame, max_u: float) -> p9.ggplot:
-    shown = summary[summary["value"] <= max_u]
+def figure4(summary: pd.DataFrame, reset_biases_max: float) -> p9.ggplot:
+    shown = summary[summary["value"] <= reset_biases_max]
     n = int(summary["n"].max())
     return _band_plot(shown, "value", "U (biases reset to Uniform[0, U))",
                       f"Figure 4: resetting biases ({n} evaluations per point)")

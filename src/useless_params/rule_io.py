@@ -1,6 +1,10 @@
 """The glue every rule script shares: logging, thread limits and clean errors.
 
-Imports nothing heavy, so thread limits are set before numpy or TensorFlow load.
+Imports nothing heavy, so thread limits are set before numpy or TensorFlow load. That is
+why every rule script imports numpy, pandas and the package's numerical modules inside
+its ``main()`` and not at the top: moved to the top, they would load OpenBLAS with one
+thread per core before ``run_rule`` limits it to the rule's ``threads``, and parallel
+jobs would oversubscribe the cores.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ localrules:
 rule change_scale:
     """Absolute change, relative change and change scale of every parameter (HDF5)."""
     input:
-        "results/networks/seed{seed}/weights.h5",
+        store=rules.train_network.output.store,
     output:
-        "results/networks/seed{seed}/change_scale.h5",
+        scales="results/networks/seed{seed}/change_scale.h5",
     log:
         "logs/change_scale/seed{seed}.log",
     conda:
@@ -28,7 +28,7 @@ rule change_scale:
 rule change_scale_summary:
     """Per-layer quantiles, and the fraction of weights with c <= T on the summary grid."""
     input:
-        "results/networks/seed{seed}/change_scale.h5",
+        scales=rules.change_scale.output.scales,
     output:
         summary="results/networks/seed{seed}/change_scale_summary.csv",
         fractions="results/networks/seed{seed}/change_scale_fractions.csv",

@@ -13,7 +13,7 @@ os.environ.update(
 )
 
 from useless_params.configcheck import check_config, config_error_message
-from useless_params.seeding import value_label
+from useless_params.experiments import EXPERIMENTS, experiment, figure_experiments
 
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
@@ -32,13 +32,9 @@ except Exception as exc:
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]
 FIGURE_FORMATS = ["png", "pdf"]
-# Grid experiments: the config key of each one's grid.
-GRID_KEYS = {
-    "reset_biases": "values",
-    "shuffle_weights": "thresholds",
-    "reset_weights": "thresholds",
-    "final_model": "thresholds",
-}
+# Only the switched-on experiments (a grid of at least one value) get jobs and targets.
+ENABLED_EXPERIMENTS = [e for e in EXPERIMENTS.values() if e.grid(EXPERIMENTS_CFG)]
+FIGURE_EXPERIMENTS = figure_experiments()
 
 
 def sorted_items(section, *keys, exclude=()):
@@ -46,48 +42,80 @@ def sorted_items(section, *keys, exclude=()):
     return {k: section[k] for k in sorted(keys or section) if k not in exclude}
 
 
-def grid(experiment):
-    """The grid values of an experiment, as file-name labels."""
-    return [value_label(v) for v in EXPERIMENTS_CFG[experiment][GRID_KEYS[experiment]]]
-
-
 def experiment_jobs(wildcards):
-    """Every per-job CSV of one grid experiment, over all seeds and grid values."""
-    return expand(
-        "results/networks/seed{seed}/experiments/{experiment}/{value}.csv",
-        seed=SEEDS,
-        experiment=wildcards.experiment,
-        value=grid(wildcards.experiment),
-    )
+    """Every per-job CSV of one experiment, over all seeds and grid values."""
+    return experiment_tables([experiment(wildcards.experiment)])
 
 
-def reset_values(wildcards):
-    """Reset levels U of the reset_weights experiment (no other experiment has any)."""
-    if wildcards.get("experiment") == "reset_weights":
-        return EXPERIMENTS_CFG["reset_weights"]["reset_values"]
-    return []
+def reset_levels(wildcards):
+    """Reset levels U evaluated inside every job of the experiment (most have none)."""
+    return experiment(wildcards.experiment).levels(EXPERIMENTS_CFG)
+
+
+def figure_options(wildcards):
+    """The keys of the figures section that this figure's plot function takes."""
+    entry = FIGURE_EXPERIMENTS[wildcards.n]
+    return {key: config["figures"][key] for key in entry.figure_options}
 
 
 # The evaluator's batch memory plus the cached activations and the interpreter.
 EVALUATOR_MEM_MB = int(EXPERIMENTS_CFG["batch_memory_mb"]) + 1000
 
 
-# The experiment behind each of Figures 4-7.
-FIGURE_EXPERIMENT = {
-    "4": "reset_biases",
-    "5": "shuffle_weights",
-    "6": "reset_weights",
-    "7": "final_model",
-}
+def first_seed(pattern):
+    """``pattern`` (a rule's output) for the first network seed: Figures 1-3 show that network."""
+    return expand(pattern, seed=SEEDS[0])[0]
 
 
-def figures(*numbers):
-    return expand("results/figures/figure{n}.{ext}", n=numbers, ext=FIGURE_FORMATS)
+def experiment_tables(entries):
+    """The per-job CSVs of the given experiments, over every seed and grid value."""
+    return [
+        path
+        for entry in entries
+        for path in expand(
+            rules.disturb.output.table,
+            seed=SEEDS,
+            experiment=entry.name,
+            value=entry.labels(EXPERIMENTS_CFG),
+        )
+    ]
 
 
-ALL_TARGETS = (
-    expand("results/networks/seed{seed}/change_scale_summary.csv", seed=SEEDS)
-    + figures(1, 2, 3, 4, 5, 6, 7)
-    + (["results/table1.csv"] if EXPERIMENTS_CFG["shuffle_biases"] else [])
-    + expand("results/experiments/{experiment}.csv", experiment=GRID_KEYS)
-)
+def table_jobs(table):
+    """The per-job CSVs behind one of the article's tables (e.g. "table1")."""
+    return experiment_tables([e for e in ENABLED_EXPERIMENTS if e.table == table])
+
+
+def figures():
+    """Every figure file: the article's Figures 1-3 and one per registered experiment figure."""
+    per_format = lambda rule, **wildcards: [
+        path for ext in FIGURE_FORMATS for path in expand(rule.output[ext], **wildcards)
+    ]
+    return (
+        per_format(rules.figure1)
+        + per_format(rules.figure2_3, n=["2", "3"])
+        + per_format(rules.experiment_figure, n=list(FIGURE_EXPERIMENTS))
+    )
+
+
+def all_targets():
+    """What `snakemake all` builds: every product the README documents, intermediates
+    included, so that a deleted file is rebuilt by the next run."""
+    per_seed = lambda *outputs: [
+        path for out in outputs for path in expand(out, seed=SEEDS)
+    ]
+    tables = [
+        getattr(rules, e.table).output.table for e in ENABLED_EXPERIMENTS if e.table
+    ]
+    return (
+        list(rules.prepare_mnist.output)
+        + per_seed(*rules.train_network.output, *rules.change_scale.output)
+        + per_seed(*rules.change_scale_summary.output)
+        + experiment_tables(ENABLED_EXPERIMENTS)
+        + expand(
+            rules.aggregate_experiment.output.summary,
+            experiment=[e.name for e in ENABLED_EXPERIMENTS],
+        )
+        + tables
+        + figures()
+    )

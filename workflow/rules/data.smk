@@ -8,7 +8,7 @@ localrules:
 rule prepare_mnist:
     """Fetch MNIST (a local rule: cluster nodes often have no internet) and convert it."""
     output:
-        "resources/mnist.npz",
+        data="resources/mnist.npz",
     log:
         "logs/prepare_mnist.log",
     cache: "omit-software"

@@ -1,4 +1,5 @@
-# Stage 4: disturbance experiments, one job per grid value, then one tidy table each.
+# Stage 4: disturbance experiments (src/useless_params/experiments.py registers them),
+# one job per grid value, then one tidy table each, and the article's Table 1.
 
 
 localrules:
@@ -6,39 +7,14 @@ localrules:
     table1,
 
 
-rule shuffle_biases:
-    """Table 1: shuffle the biases of each scope, `repeats` fresh permutations."""
-    input:
-        store="results/networks/seed{seed}/weights.h5",
-        scales="results/networks/seed{seed}/change_scale.h5",
-        data="resources/mnist.npz",
-    output:
-        "results/networks/seed{seed}/experiments/shuffle_biases.csv",
-    log:
-        "logs/experiments/seed{seed}/shuffle_biases.log",
-    conda:
-        "../../envs/analysis.yaml"
-    threads: 1
-    resources:
-        mem_mb=EVALUATOR_MEM_MB,
-        runtime=10,
-    params:
-        # Only what changes the numbers: editing a grid must not rerun other jobs.
-        repeats=EXPERIMENTS_CFG["repeats"],
-        seed=EXPERIMENTS_CFG["seed"],
-        test_size=config["data"]["test_size"],
-    script:
-        "../../scripts/disturb.py"
-
-
 rule disturb:
-    """Figures 4-7: one experiment at one grid value (U or T), every scope and repeat."""
+    """One experiment at one grid value (T, U, or 0 for Table 1), every scope and repeat."""
     input:
-        store="results/networks/seed{seed}/weights.h5",
-        scales="results/networks/seed{seed}/change_scale.h5",
-        data="resources/mnist.npz",
+        store=rules.train_network.output.store,
+        scales=rules.change_scale.output.scales,
+        data=rules.prepare_mnist.output.data,
     output:
-        "results/networks/seed{seed}/experiments/{experiment}/{value}.csv",
+        table="results/networks/seed{seed}/experiments/{experiment}/{value}.csv",
     log:
         "logs/experiments/seed{seed}/{experiment}/{value}.log",
     conda:
@@ -52,7 +28,7 @@ rule disturb:
         repeats=EXPERIMENTS_CFG["repeats"],
         seed=EXPERIMENTS_CFG["seed"],
         test_size=config["data"]["test_size"],
-        reset_values=reset_values,
+        levels=reset_levels,
     script:
         "../../scripts/disturb.py"
 
@@ -60,9 +36,9 @@ rule disturb:
 rule aggregate_experiment:
     """Mean, std and n of accuracy per scope and grid value, over repeats and seeds."""
     input:
-        experiment_jobs,
+        jobs=experiment_jobs,
     output:
-        "results/experiments/{experiment}.csv",
+        summary="results/experiments/{experiment}.csv",
     log:
         "logs/aggregate/{experiment}.log",
     conda:
@@ -78,12 +54,10 @@ rule aggregate_experiment:
 rule table1:
     """Table 1: accuracy after shuffling biases, with the undisturbed accuracy."""
     input:
-        jobs=expand(
-            "results/networks/seed{seed}/experiments/shuffle_biases.csv", seed=SEEDS
-        ),
-        metrics=expand("results/networks/seed{seed}/training.json", seed=SEEDS),
+        jobs=table_jobs("table1"),
+        metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
     output:
-        "results/table1.csv",
+        table="results/table1.csv",
     log:
         "logs/table1.log",
     conda:

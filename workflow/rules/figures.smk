@@ -1,17 +1,17 @@
-# Stage 5: the article's figures (PNG and PDF), one rule and one script each.
-# Figures 1-3 show the first network seed; Figures 4-7 pool every seed.
+# Stage 5: the article's figures (PNG and PDF). Figures 1-3 show the first network seed;
+# each experiment figure (the registry's `figure`, `plot`) pools every seed.
 
 
 localrules:
     figure1,
     figure2_3,
-    figure4_7,
+    experiment_figure,
 
 
 rule figure1:
     """Figure 1: weight and bias densities per layer, before and after training."""
     input:
-        f"results/networks/seed{SEEDS[0]}/weights.h5",
+        store=first_seed(rules.train_network.output.store),
     output:
         png="results/figures/figure1.png",
         pdf="results/figures/figure1.pdf",
@@ -33,7 +33,7 @@ rule figure1:
 rule figure2_3:
     """Figure 2 (change densities) and Figure 3 (relative change box plots)."""
     input:
-        f"results/networks/seed{SEEDS[0]}/change_scale.h5",
+        scales=first_seed(rules.change_scale.output.scales),
     output:
         png="results/figures/figure{n}.png",
         pdf="results/figures/figure{n}.pdf",
@@ -53,11 +53,11 @@ rule figure2_3:
         "../../scripts/figure2_3.py"
 
 
-rule figure4_7:
+rule experiment_figure:
     """Figures 4-7: accuracy under disturbance, from the aggregated experiment tables."""
     input:
-        lambda wildcards: "results/experiments/{}.csv".format(
-            FIGURE_EXPERIMENT[wildcards.n]
+        summary=lambda wildcards: rules.aggregate_experiment.output.summary.format(
+            experiment=FIGURE_EXPERIMENTS[wildcards.n].name
         ),
     output:
         png="results/figures/figure{n}.png",
@@ -65,7 +65,7 @@ rule figure4_7:
     log:
         "logs/figures/figure{n}.log",
     wildcard_constraints:
-        n="4|5|6|7",
+        n="|".join(FIGURE_EXPERIMENTS),
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -73,7 +73,8 @@ rule figure4_7:
         mem_mb=2000,
         runtime=10,
     params:
-        reset_biases_max=config["figures"]["reset_biases_max"],
+        experiment=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].name,
+        options=figure_options,
         dpi=config["figures"]["dpi"],
     script:
-        "../../scripts/figure4_7.py"
+        "../../scripts/experiment_figure.py"

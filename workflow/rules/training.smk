@@ -4,7 +4,7 @@
 rule train_network:
     """Train the MLP; write the weight store, the history and the final test accuracy."""
     input:
-        "resources/mnist.npz",
+        data=rules.prepare_mnist.output.data,
     output:
         store="results/networks/seed{seed}/weights.h5",
         history="results/networks/seed{seed}/history.csv",
