@@ -350,3 +350,63 @@ def test_no_nan_anywhere_and_infinite_change_scales_only_where_documented(refere
         from_zero = (s["reference"] == 0) & (s["final"] != 0)
         assert np.array_equal(np.isinf(s["scale"]), from_zero), group
         assert np.array_equal(np.isinf(s["relative"]), from_zero), group
+
+
+# Damaged per-job tables: the aggregation checks each one before averaging anything.
+
+def _copy_of(reference_run: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(reference_run, workdir, symlinks=True)
+    return workdir
+
+
+JOB = "results/networks/seed3/experiments/shuffle_weights/50.csv"
+AGGREGATE = "results/experiments/shuffle_weights.csv"
+
+
+def _halved(text: str) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[: 1 + (len(lines) - 1) // 2]) + "\n"
+
+
+def _other_value(text: str) -> str:
+    return text.replace(",50,", ",0,")
+
+
+def _impossible_accuracy(text: str) -> str:
+    lines = text.splitlines()
+    fields = lines[3].split(",")
+    fields[5] = "1.5"  # the accuracy column
+    lines[3] = ",".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: "this is not a table\n", f"error: {JOB}: not a shuffle_weights job table"),
+    (_halved, f"error: {JOB}: 8 rows, expected 16"),
+    (_other_value, f"error: {JOB}: value is not 50 in every row (the file name says 50)"),
+    (_impossible_accuracy, f"error: {JOB}: 1 accuracies are not numbers in [0, 1]"),
+    (lambda text: text.replace("shuffle_weights,3,", "shuffle_weights,4,"), f"error: {JOB}: network_seed is not 3"),
+], ids=["text", "half-the-rows", "wrong-value", "accuracy-1.5", "wrong-seed"])
+def test_damaged_job_table_stops_the_aggregation(reference_run, tmp_path, damage, message):
+    """Exit status 1, one line naming the file and the problem, and no aggregate left behind."""
+    workdir = _copy_of(reference_run, tmp_path)
+    job = workdir / JOB
+    job.write_text(damage(job.read_text()))
+    proc = snakemake(workdir, "--cores", "1", AGGREGATE, check=False)
+    assert job_stats(proc) == {"aggregate_experiment": 1}
+    line = job_error(proc)
+    assert line.startswith(message), line
+    assert line.endswith("delete it and rerun snakemake to rebuild it")
+    assert not (workdir / AGGREGATE).exists() and not leftovers(workdir)
+
+
+def test_deleted_intermediates_are_rebuilt(reference_run, tmp_path):
+    """rule all lists every documented product, so a deleted per-job table or the data is rebuilt."""
+    workdir = _copy_of(reference_run, tmp_path)
+    (workdir / JOB).unlink()
+    assert planned_jobs(workdir) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "all": 1}
+    (workdir / "resources/mnist.npz").unlink()
+    assert planned_jobs(workdir).get("prepare_mnist") == 1

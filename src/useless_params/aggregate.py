@@ -8,21 +8,85 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .experiments import experiment
 
 SCOPE_ORDER_LAST = "all"
 
 
-def read_jobs(paths: list[str | os.PathLike]) -> pd.DataFrame:
+@dataclass(frozen=True)
+class JobTableSpec:
+    """What one per-job CSV must hold: the experiment's columns and one row per scope, level and repeat."""
+
+    experiment: str
+    seed: int
+    value: float
+    repeats: int
+    n_layers: int
+    levels: tuple[float, ...] = ()
+
+    def expected_rows(self) -> int:
+        entry = experiment(self.experiment)
+        if entry.whole_network:
+            return 1
+        return (self.n_layers + 1) * max(1, len(self.levels)) * self.repeats
+
+
+def check_job_table(frame: pd.DataFrame, path: str | os.PathLike, spec: JobTableSpec) -> pd.DataFrame:
+    """Raise ``InputError`` naming ``path`` unless ``frame`` is the complete output of the job ``spec``."""
+    entry = experiment(spec.experiment)
+
+    def fail(problem: str) -> InputError:
+        return InputError(f"{path}: {problem}; delete it and rerun snakemake to rebuild it")
+
+    if list(frame.columns) != list(entry.columns):
+        return_columns = ", ".join(map(str, frame.columns[:6]))
+        raise fail(f"not a {entry.name} job table (columns {return_columns}; expected {', '.join(entry.columns)})")
+    expected = spec.expected_rows()
+    if len(frame) != expected:
+        raise fail(f"{len(frame)} rows, expected {expected}")
+    if not (frame["experiment"].astype(str) == entry.name).all():
+        raise fail(f"holds rows of another experiment than {entry.name}")
+    seeds = pd.to_numeric(frame["network_seed"], errors="coerce")
+    if not (seeds == spec.seed).all():
+        raise fail(f"network_seed is not {spec.seed} in every row (the file name says seed {spec.seed})")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    if not np.allclose(values, spec.value, rtol=1e-12, atol=0):
+        raise fail(f"value is not {spec.value:g} in every row (the file name says {spec.value:g})")
+    accuracy = pd.to_numeric(frame["accuracy"], errors="coerce")
+    bad = ~(np.isfinite(accuracy) & (accuracy >= 0) & (accuracy <= 1))
+    if bad.any():
+        raise fail(f"{int(bad.sum())} accuracies are not numbers in [0, 1]")
+    repeats = pd.to_numeric(frame["repeat"], errors="coerce")
+    if not entry.whole_network:
+        scopes = [str(l) for l in range(spec.n_layers)] + [SCOPE_ORDER_LAST]
+        counts = frame["scope"].astype(str).value_counts()
+        per_scope = expected // len(scopes)
+        if sorted(counts.index) != sorted(scopes) or (counts != per_scope).any():
+            raise fail(f"scopes {dict(counts)} instead of {per_scope} rows for each of {scopes}")
+        if repeats.isna().any() or repeats.min() < 0 or repeats.max() >= spec.repeats:
+            raise fail(f"repeat numbers outside 0..{spec.repeats - 1}")
+    return frame
+
+
+def read_jobs(paths: list[str | os.PathLike], specs: list[JobTableSpec] | None = None) -> pd.DataFrame:
+    """Concatenate per-job CSVs; with ``specs`` (one per path), check that each is complete first."""
+    if specs is not None and len(specs) != len(paths):
+        raise ValueError(f"{len(paths)} job tables but {len(specs)} specifications")
     frames = []
-    for path in paths:
+    for index, path in enumerate(paths):
         try:
-            frames.append(pd.read_csv(path))
+            frame = pd.read_csv(path)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path}: unreadable job table ({exc})") from exc
+            raise InputError(f"{path}: unreadable job table ({exc}); delete it and rerun snakemake") from exc
+        if specs is not None:
+            check_job_table(frame, path, specs[index])
+        frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -56,8 +120,14 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.Dat
     """One row per scope: accuracy after shuffling biases, and the undisturbed accuracy."""
     undisturbed = []
     for path in metrics_paths:
-        with open(path) as handle:
-            undisturbed.append(json.load(handle)["test_accuracy"])
+        try:
+            with open(path) as handle:
+                accuracy = float(json.load(handle)["test_accuracy"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: no readable test_accuracy ({exc!r}); delete it and rerun snakemake") from exc
+        if not 0 <= accuracy <= 1:
+            raise InputError(f"{path}: test_accuracy {accuracy} is not in [0, 1]; delete it and rerun snakemake")
+        undisturbed.append(accuracy)
     summary = summarise(jobs)
     table = summary[["scope", "mean_accuracy", "std_accuracy", "n", "n_seeds"]].copy()
     table["undisturbed_accuracy"] = sum(undisturbed) / len(undisturbed)

@@ -47,6 +47,10 @@ def experiment_jobs(wildcards):
     return experiment_tables([experiment(wildcards.experiment)])
 
 
+def experiment_job_specs(wildcards):
+    return job_specs([experiment(wildcards.experiment)])
+
+
 def reset_levels(wildcards):
     """Reset levels U evaluated inside every job of the experiment (most have none)."""
     return experiment(wildcards.experiment).levels(EXPERIMENTS_CFG)
@@ -67,23 +71,43 @@ def first_seed(pattern):
     return expand(pattern, seed=SEEDS[0])[0]
 
 
-def experiment_tables(entries):
-    """The per-job CSVs of the given experiments, over every seed and grid value."""
+def experiment_jobs_of(entries):
+    """(per-job CSV, what it must hold) of the given experiments, every seed and grid value."""
     return [
-        path
+        (
+            rules.disturb.output.table.format(
+                seed=seed, experiment=entry.name, value=label
+            ),
+            dict(
+                experiment=entry.name,
+                seed=seed,
+                value=value,
+                repeats=EXPERIMENTS_CFG["repeats"],
+                n_layers=len(config["network"]["hidden_layers"]) + 1,
+                levels=entry.levels(EXPERIMENTS_CFG),
+            ),
+        )
         for entry in entries
-        for path in expand(
-            rules.disturb.output.table,
-            seed=SEEDS,
-            experiment=entry.name,
-            value=entry.labels(EXPERIMENTS_CFG),
+        for seed in SEEDS
+        for value, label in zip(
+            entry.grid(EXPERIMENTS_CFG), entry.labels(EXPERIMENTS_CFG)
         )
     ]
 
 
-def table_jobs(table):
-    """The per-job CSVs behind one of the article's tables (e.g. "table1")."""
-    return experiment_tables([e for e in ENABLED_EXPERIMENTS if e.table == table])
+def experiment_tables(entries):
+    """The per-job CSVs of the given experiments, over every seed and grid value."""
+    return [path for path, _ in experiment_jobs_of(entries)]
+
+
+def job_specs(entries):
+    """What each of ``experiment_tables(entries)`` must hold, in the same order (checked when read)."""
+    return [spec for _, spec in experiment_jobs_of(entries)]
+
+
+def table_entries(table):
+    """The experiments behind one of the article's tables (e.g. "table1")."""
+    return [e for e in ENABLED_EXPERIMENTS if e.table == table]
 
 
 def figures():

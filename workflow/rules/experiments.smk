@@ -47,6 +47,9 @@ rule aggregate_experiment:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        # What each per-job CSV must hold (checked before anything is averaged).
+        specs=experiment_job_specs,
     script:
         "../../scripts/aggregate_experiment.py"
 
@@ -54,7 +57,7 @@ rule aggregate_experiment:
 rule table1:
     """Table 1: accuracy after shuffling biases, with the undisturbed accuracy."""
     input:
-        jobs=table_jobs("table1"),
+        jobs=experiment_tables(table_entries("table1")),
         metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
     output:
         table="results/table1.csv",
@@ -66,5 +69,7 @@ rule table1:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        specs=job_specs(table_entries("table1")),
     script:
         "../../scripts/table1.py"
