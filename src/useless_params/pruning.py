@@ -1,0 +1,184 @@
+"""Pruning a trained network: criteria, allocation of the kept weights, masks, sizes.
+
+A criterion gives every weight (kernel entry) a score from its value at initialisation
+w and after training w'; the lowest scores are pruned first. Biases are never pruned.
+Ties are broken deterministically by position (layer, then row-major index; the earlier
+position is pruned first), so a mask depends only on the scores. Criteria and allocations are registries: an unknown name is
+an error listing the known ones.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .change_scale import change_statistics
+from .errors import InputError
+from .store import Network
+
+
+def change_scale_score(initial: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """The article's change scale c = |w' - w| / |w| x 100 (``change_scale.change_statistics``).
+
+    w = 0 gives 0 (unchanged) or +inf (left 0), and +inf is never pruned before a finite c.
+    """
+    return change_statistics(initial, trained)["scale"]
+
+
+def magnitude_score(initial: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """|w'| (Han et al. 2015)."""
+    return np.abs(np.asarray(trained, np.float64))
+
+
+def movement_score(initial: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """|w' - w|: how far the weight moved in training."""
+    return np.abs(np.asarray(trained, np.float64) - np.asarray(initial, np.float64))
+
+
+def magnitude_increase_score(initial: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """|w'| - |w| (Zhou et al. 2019's "magnitude increase" mask)."""
+    return np.abs(np.asarray(trained, np.float64)) - np.abs(np.asarray(initial, np.float64))
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A pruning criterion: the score of each weight from (initial, trained); lowest pruned first."""
+
+    name: str
+    label: str  # in figures
+    score: Callable[[np.ndarray, np.ndarray], np.ndarray] | None  # None: random scores
+    random: bool = False  # repeated with several draws (pruning.random_draws)
+
+
+CRITERIA: dict[str, Criterion] = {
+    c.name: c
+    for c in (
+        Criterion("change_scale", "change scale |w' - w| / |w|", change_scale_score),
+        Criterion("magnitude", "magnitude |w'|", magnitude_score),
+        Criterion("movement", "movement |w' - w|", movement_score),
+        Criterion("magnitude_increase", "magnitude increase |w'| - |w|", magnitude_increase_score),
+        Criterion("random", "random", None, random=True),
+    )
+}
+
+# layer: the same kept fraction in every layer; global: one ranking over all layers.
+ALLOCATIONS = ("layer", "global")
+
+
+def criterion(name: str) -> Criterion:
+    try:
+        return CRITERIA[name]
+    except KeyError:
+        raise InputError(f"unknown pruning criterion {name!r}; expected one of {', '.join(CRITERIA)}") from None
+
+
+def check_allocation(name: str) -> str:
+    if name not in ALLOCATIONS:
+        raise InputError(f"unknown pruning allocation {name!r}; expected one of {', '.join(ALLOCATIONS)}")
+    return name
+
+
+def scores(crit: Criterion, initial: list[np.ndarray], trained: list[np.ndarray],
+           rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    """Per-layer score arrays (kernel shapes) of ``crit``; random criteria need ``rng``."""
+    if crit.random:
+        if rng is None:
+            raise ValueError(f"criterion {crit.name} needs a random generator")
+        return [rng.random(np.shape(k)) for k in trained]
+    return [crit.score(w, w_new) for w, w_new in zip(initial, trained)]
+
+
+def kept_counts(sizes: list[int], compression: float, allocation: str) -> int | list[int]:
+    """How many weights to keep at ``compression`` = all weights / kept weights.
+
+    ``layer``: round(n_l / compression) in every layer (at least 1); ``global``: one total,
+    round(sum n_l / compression) (at least 1).
+    """
+    if compression < 1:
+        raise InputError(f"pruning.compression: {compression} is below 1 (1 keeps every weight)")
+    if check_allocation(allocation) == "layer":
+        return [max(1, int(round(n / compression))) for n in sizes]
+    return max(1, int(round(sum(sizes) / compression)))
+
+
+def _keep_top(flat_scores: np.ndarray, n_keep: int) -> np.ndarray:
+    """Boolean mask keeping the ``n_keep`` highest scores.
+
+    The pruning order is a stable ascending sort: lowest score first and, among equal
+    scores, the earlier position first, so the mask is the same on every machine.
+    """
+    order = np.argsort(flat_scores, kind="stable")
+    keep = np.ones(flat_scores.size, bool)
+    keep[order[: flat_scores.size - n_keep]] = False
+    return keep
+
+
+def masks_at(layer_scores: list[np.ndarray], compression: float, allocation: str) -> list[np.ndarray]:
+    """0/1 masks (bool, kernel shapes) keeping the highest-scored weights at ``compression``."""
+    sizes = [s.size for s in layer_scores]
+    counts = kept_counts(sizes, compression, allocation)
+    if allocation == "layer":
+        return [_keep_top(s.ravel(), n).reshape(s.shape) for s, n in zip(layer_scores, counts)]
+    keep = _keep_top(np.concatenate([s.ravel() for s in layer_scores]), counts)
+    bounds = np.cumsum([0] + sizes)
+    return [keep[a:b].reshape(s.shape) for a, b, s in zip(bounds, bounds[1:], layer_scores)]
+
+
+def apply_masks(network: Network, masks: list[np.ndarray]) -> Network:
+    """The network with every masked (False) weight set to exactly 0; biases unchanged."""
+    kernels = [np.where(m, np.asarray(k, np.float32), np.float32(0)) for k, m in zip(network.kernels, masks)]
+    return Network(kernels, [np.asarray(b, np.float32) for b in network.biases], network.activation)
+
+
+# --- Sizes: what a pruned network costs to store.
+
+def nonzero_parameters(network: Network) -> int:
+    return int(sum(np.count_nonzero(k) for k in network.kernels) + sum(np.count_nonzero(b) for b in network.biases))
+
+
+def dense_hdf5_bytes(network: Network) -> int:
+    """Bytes of the network's parameters as one uncompressed HDF5 file (float32, one dataset each)."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        for layer, (kernel, bias) in enumerate(zip(network.kernels, network.biases)):
+            h5.create_dataset(f"layer_{layer}/kernel", data=np.asarray(kernel, np.float32))
+            h5.create_dataset(f"layer_{layer}/bias", data=np.asarray(bias, np.float32))
+    return len(buffer.getvalue())
+
+
+def sparse_export(network: Network) -> bytes:
+    """The network as CSR kernels (int32 indptr/indices, float32 values) plus dense biases, gzipped."""
+    arrays: dict[str, np.ndarray] = {}
+    for layer, (kernel, bias) in enumerate(zip(network.kernels, network.biases)):
+        kernel = np.asarray(kernel, np.float32)
+        rows, cols = np.nonzero(kernel)
+        arrays[f"l{layer}_shape"] = np.array(kernel.shape, np.int64)
+        arrays[f"l{layer}_indptr"] = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=kernel.shape[0]))]).astype(np.int32)
+        arrays[f"l{layer}_indices"] = cols.astype(np.int32)
+        arrays[f"l{layer}_values"] = kernel[rows, cols]
+        arrays[f"l{layer}_bias"] = np.asarray(bias, np.float32)
+    buffer = io.BytesIO()
+    np.savez(buffer, n_layers=np.array(network.n_layers), activation=np.array(network.activation), **arrays)
+    # mtime=0: the same network gives the same bytes.
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def sparse_import(blob: bytes) -> Network:
+    """Inverse of ``sparse_export``: the dense network."""
+    with np.load(io.BytesIO(gzip.decompress(blob)), allow_pickle=False) as npz:
+        kernels, biases = [], []
+        for layer in range(int(npz["n_layers"])):
+            shape = tuple(npz[f"l{layer}_shape"])
+            indptr, indices, values = npz[f"l{layer}_indptr"], npz[f"l{layer}_indices"], npz[f"l{layer}_values"]
+            kernel = np.zeros(shape, np.float32)
+            rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+            kernel[rows, indices] = values
+            kernels.append(kernel)
+            biases.append(npz[f"l{layer}_bias"].copy())
+        return Network(kernels, biases, str(npz["activation"]))

@@ -1,0 +1,118 @@
+"""Pruning criteria, allocation, masks and sizes, on small hand-made networks."""
+
+import numpy as np
+import pytest
+
+from useless_params import pruning
+from useless_params.errors import InputError
+from useless_params.store import Network
+
+# One layer of six weights: initial w and trained w'.
+W0 = np.array([[1.0, -2.0, 0.5], [0.0, 4.0, -1.0]])
+W1 = np.array([[1.1, -0.5, 2.0], [0.0, 4.4, 0.5]])
+
+
+@pytest.mark.parametrize("name, expected_order", [
+    # c = |w'-w|/|w|*100: 10, 75, 300, 0 (w = w' = 0), 10, 150 -> ascending, ties by position
+    ("change_scale", [3, 0, 4, 1, 5, 2]),
+    # |w'|: 1.1, 0.5, 2.0, 0, 4.4, 0.5
+    ("magnitude", [3, 1, 5, 0, 2, 4]),
+    # |w'-w|: 0.1, 1.5, 1.5, 0, 0.4, 1.5
+    ("movement", [3, 0, 4, 1, 2, 5]),
+    # |w'|-|w|: 0.1, -1.5, 1.5, 0, 0.4, -0.5
+    ("magnitude_increase", [1, 5, 3, 0, 4, 2]),
+])
+def test_each_criterion_prunes_its_lowest_scores_first(name, expected_order):
+    crit = pruning.criterion(name)
+    score = pruning.scores(crit, [W0], [W1])[0]
+    # Keeping k weights prunes the first 6 - k of the expected order (ties: earlier position first).
+    for kept in range(1, 6):
+        mask = pruning.masks_at([score], 6 / kept, "layer")[0].ravel()
+        assert mask.sum() == kept
+        assert set(np.flatnonzero(~mask)) == set(expected_order[: 6 - kept]), (name, kept)
+
+
+def test_infinite_change_scale_is_pruned_last():
+    w0 = np.array([[0.0, 1.0, 2.0]])
+    w1 = np.array([[0.3, 1.5, 2.1]])  # c = inf, 50, 5
+    score = pruning.scores(pruning.criterion("change_scale"), [w0], [w1])[0]
+    assert np.isinf(score[0, 0])
+    mask = pruning.masks_at([score], 3, "layer")[0]
+    assert mask.tolist() == [[True, False, False]]
+
+
+def test_ties_are_broken_by_position():
+    score = np.zeros((2, 3))
+    mask = pruning.masks_at([score], 2, "layer")[0]
+    assert mask.ravel().tolist() == [False, False, False, True, True, True]  # earlier pruned first
+
+
+def test_random_scores_come_from_the_generator():
+    crit = pruning.criterion("random")
+    a = pruning.scores(crit, [W0], [W1], np.random.default_rng(1))[0]
+    b = pruning.scores(crit, [W0], [W1], np.random.default_rng(1))[0]
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError):
+        pruning.scores(crit, [W0], [W1])
+
+
+@pytest.mark.parametrize("compression", [1, 1.25, 1.5, 2, 3, 4, 8, 12, 16, 32, 64])
+def test_exact_kept_counts_at_every_operating_point(compression):
+    rng = np.random.default_rng(0)
+    layer_scores = [rng.random((784, 100)), rng.random((100, 100)), rng.random((100, 10))]
+    for allocation in pruning.ALLOCATIONS:
+        masks = pruning.masks_at(layer_scores, compression, allocation)
+        kept = [int(m.sum()) for m in masks]
+        if allocation == "layer":
+            assert kept == [max(1, round(s.size / compression)) for s in layer_scores]
+        else:
+            assert sum(kept) == round(89_400 / compression)
+
+
+def test_global_allocation_ranks_over_all_layers():
+    small = np.full((2, 2), 1.0)
+    large = np.full((2, 2), 5.0)
+    masks = pruning.masks_at([small, large], 2, "global")
+    assert [int(m.sum()) for m in masks] == [0, 4]
+    masks = pruning.masks_at([small, large], 2, "layer")
+    assert [int(m.sum()) for m in masks] == [2, 2]
+
+
+def test_unknown_names_and_bad_ratios_are_errors():
+    with pytest.raises(InputError, match="unknown pruning criterion 'size'; expected one of change_scale"):
+        pruning.criterion("size")
+    with pytest.raises(InputError, match="unknown pruning allocation 'row'"):
+        pruning.masks_at([W1], 2, "row")
+    with pytest.raises(InputError, match="below 1"):
+        pruning.masks_at([W1], 0.5, "layer")
+
+
+def _network(rng):
+    kernels = [rng.normal(size=(20, 8)).astype(np.float32), rng.normal(size=(8, 3)).astype(np.float32)]
+    return Network(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(3, np.float32)], "sigmoid")
+
+
+def test_apply_masks_zeroes_exactly_the_pruned_weights_and_keeps_biases():
+    network = _network(np.random.default_rng(2))
+    masks = pruning.masks_at([np.abs(k) for k in network.kernels], 4, "layer")
+    pruned = pruning.apply_masks(network, masks)
+    for kernel, pruned_kernel, mask in zip(network.kernels, pruned.kernels, masks):
+        assert (pruned_kernel[~mask] == 0).all()
+        np.testing.assert_array_equal(pruned_kernel[mask], kernel[mask])
+    for bias, pruned_bias in zip(network.biases, pruned.biases):
+        np.testing.assert_array_equal(bias, pruned_bias)
+    assert pruning.nonzero_parameters(pruned) == sum(int(m.sum()) for m in masks) + 8
+
+
+def test_sparse_export_round_trips_and_is_smaller_when_sparse():
+    network = _network(np.random.default_rng(3))
+    pruned = pruning.apply_masks(network, pruning.masks_at([np.abs(k) for k in network.kernels], 8, "global"))
+    blob = pruning.sparse_export(pruned)
+    back = pruning.sparse_import(blob)
+    assert back.activation == "sigmoid"
+    for a, b in zip(pruned.kernels + pruned.biases, back.kernels + back.biases):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+    assert pruning.sparse_export(pruned) == blob  # deterministic bytes
+    assert len(blob) < len(pruning.sparse_export(network))
+    assert pruning.dense_hdf5_bytes(pruned) > 4 * (160 + 24 + 11)
