@@ -23,6 +23,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/change_scale.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/pruning.smk"
 
 
 rule all:

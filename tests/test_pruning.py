@@ -116,3 +116,48 @@ def test_sparse_export_round_trips_and_is_smaller_when_sparse():
     assert pruning.sparse_export(pruned) == blob  # deterministic bytes
     assert len(blob) < len(pruning.sparse_export(network))
     assert pruning.dense_hdf5_bytes(pruned) > 4 * (160 + 24 + 11)
+
+
+def _job(mode, retrain=None, compressions=(2, 4)):
+    rng = np.random.default_rng(4)
+    initial = _network(rng)
+    trained = Network([k + rng.normal(scale=0.5, size=k.shape).astype(np.float32) for k in initial.kernels],
+                      initial.biases, "sigmoid")
+    return pruning.job_rows(network_seed=1, crit=pruning.criterion("magnitude"), allocation="global", draw=0,
+                            mode=pruning.retraining(mode), compressions=list(compressions), initial=initial,
+                            reference=initial, trained=trained, accuracy=lambda net: 0.5, seed=7, epochs=2,
+                            learning_rate=0.01, retrain=retrain)
+
+
+def test_job_rows_report_kept_fractions_with_and_without_biases():
+    rows = _job("none")
+    assert [r["kept_weights"] for r in rows] == [92, 46]  # 184 weights
+    assert rows[0]["kept_fraction"] == 0.5
+    assert rows[0]["kept_fraction_with_biases"] == pytest.approx((92 + 11) / (184 + 11))
+    assert rows[0]["compression_with_biases"] == pytest.approx((184 + 11) / (92 + 11))
+    assert all(r["biases_pruned"] is False and r["epochs"] == 0 for r in rows)
+    assert rows[1]["nonzero_parameters"] == 46 + 8  # the output biases are 0
+
+
+def test_retraining_starts_from_the_pruned_trained_or_initial_weights():
+    seen = []
+
+    def retrain(start, masks, epochs, learning_rate, seed):
+        for kernel, mask in zip(start.kernels, masks):
+            assert (kernel[~mask] == 0).all()
+        seen.append((start.kernels[0].copy(), epochs, learning_rate, seed))
+        return start
+
+    finetuned = _job("finetune", retrain)
+    rewound = _job("rewind", retrain)
+    assert finetuned[0]["epochs"] == 2 and rewound[0]["retraining"] == "rewind"
+    assert not np.array_equal(seen[0][0], seen[2][0])  # trained vs initial starting weights
+    assert len({s[3] for s in seen}) == 4  # one retraining seed per mode and ratio
+
+
+def test_a_retrainer_that_moves_pruned_weights_is_caught():
+    def leaky(start, masks, epochs, learning_rate, seed):
+        return Network([k + 1 for k in start.kernels], start.biases, start.activation)
+
+    with pytest.raises(AssertionError, match="pruned weights are nonzero after finetune"):
+        _job("finetune", leaky)

@@ -133,3 +133,26 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.Dat
     table["undisturbed_accuracy"] = sum(undisturbed) / len(undisturbed)
     table["difference"] = table["mean_accuracy"] - table["undisturbed_accuracy"]
     return table
+
+
+def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int) -> pd.DataFrame:
+    """Concatenate per-job CSVs that must each have exactly ``columns``, ``rows_per_table`` rows
+    and accuracies in [0, 1] (pruning jobs); a failure names the file."""
+    frames = []
+    for path in paths:
+        def fail(problem: str) -> InputError:
+            return InputError(f"{path}: {problem}; delete it and rerun snakemake to rebuild it")
+
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise fail(f"unreadable job table ({exc})") from exc
+        if list(frame.columns) != list(columns):
+            raise fail(f"columns {', '.join(map(str, frame.columns[:6]))} are not the expected {', '.join(columns)}")
+        if len(frame) != rows_per_table:
+            raise fail(f"{len(frame)} rows, expected {rows_per_table}")
+        accuracy = pd.to_numeric(frame["accuracy"], errors="coerce")
+        if not (np.isfinite(accuracy) & (accuracy >= 0) & (accuracy <= 1)).all():
+            raise fail("accuracies are not all numbers in [0, 1]")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

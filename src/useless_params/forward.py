@@ -51,7 +51,7 @@ def activation_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
         return ACTIVATIONS[name]
     except KeyError:
         raise InputError(
-            f"network.activation: unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}"
+            f"network.activation: unknown value {name!r}; expected one of {', '.join(ACTIVATIONS)}"
         ) from None
 
 

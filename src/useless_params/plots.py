@@ -225,3 +225,45 @@ def figure7(summary: pd.DataFrame) -> p9.ggplot:
                   caption="Labels: the change-scale threshold T (%) of each point.")
         + THEME
     )
+
+
+# Reference points of the pruning comparison (accuracy against compression = all / kept weights).
+PRUNING_REFERENCES = pd.DataFrame([
+    {"compression": 12.0, "accuracy": 0.9841,
+     "label": "Han et al. 2015, LeNet-300-100\n(magnitude + retraining, 12x)"},
+    {"compression": 1 / 0.782, "accuracy": 0.917,
+     "label": "the article's Figure 7 end point\n(78.2 % kept incl. biases, no retraining)"},
+])
+RETRAINING_LABELS = {"none": "No retraining (one-shot)", "finetune": "Fine-tuning (trained weights, mask fixed)",
+                     "rewind": "Rewinding (initial weights, mask fixed)"}
+
+
+def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
+    """Accuracy against compression (log x): a line per criterion, linetype per allocation,
+    a panel per retraining mode; the band is +/- 1 std over seeds and draws."""
+    frame = curve.copy()
+    modes = [m for m in RETRAINING_LABELS if m in set(frame["retraining"])]
+    frame["panel"] = pd.Categorical(frame["retraining"].map(RETRAINING_LABELS),
+                                    categories=[RETRAINING_LABELS[m] for m in modes])
+    frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
+    frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
+    frame["series"] = frame["criterion"] + " / " + frame["allocation"]
+    references = pd.concat([PRUNING_REFERENCES.assign(panel=label) for label in frame["panel"].cat.categories],
+                           ignore_index=True)
+    references["panel"] = pd.Categorical(references["panel"], categories=frame["panel"].cat.categories)
+    return (
+        p9.ggplot(frame, p9.aes("compression", "mean_accuracy"))
+        + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.15)
+        + p9.geom_line(p9.aes(color="criterion", linetype="allocation", group="series"))
+        + p9.geom_point(p9.aes(color="criterion", shape="allocation"), size=1.2)
+        + p9.geom_point(p9.aes("compression", "accuracy"), data=references, inherit_aes=False, shape="*", size=4)
+        + p9.geom_text(p9.aes("compression", "accuracy", label="label"), data=references, inherit_aes=False,
+                       size=6, va="top", ha="left", nudge_y=-0.01)
+        + p9.scale_x_log10()
+        + p9.facet_wrap("~ panel", ncol=len(modes))
+        + p9.labs(x="Compression (all weights / kept weights, log scale)", y="Test accuracy (mean +/- 1 std)",
+                  color="Criterion", fill="Criterion", linetype="Allocation", shape="Allocation",
+                  title="Pruning: which weights can go?",
+                  caption="Biases are never pruned. Stars: published reference points, not measured here.")
+        + THEME + p9.theme(figure_size=(14, 6))
+    )

@@ -182,3 +182,140 @@ def sparse_import(blob: bytes) -> Network:
             kernels.append(kernel)
             biases.append(npz[f"l{layer}_bias"].copy())
         return Network(kernels, biases, str(npz["activation"]))
+
+
+# --- Retraining after pruning, and one pruning job.
+
+@dataclass(frozen=True)
+class Retraining:
+    """How a pruned network is retrained: from which weights, with the config section of its settings."""
+
+    name: str
+    start: str | None  # "trained": the trained weights; "initial": epoch 0 (lottery-ticket rewinding); None: no training
+    description: str
+
+
+RETRAINING: dict[str, Retraining] = {
+    r.name: r
+    for r in (
+        Retraining("none", None, "one-shot: the pruned trained network, evaluated as is"),
+        Retraining("finetune", "trained", "masked training from the trained weights"),
+        Retraining("rewind", "initial", "kept weights reset to their initial values, then masked training"),
+    )
+}
+
+COLUMNS = ("network_seed", "criterion", "allocation", "draw", "retraining", "epochs", "learning_rate",
+           "compression", "kept_weights", "total_weights", "kept_fraction", "compression_with_biases",
+           "kept_fraction_with_biases", "biases_pruned", "accuracy", "nonzero_parameters", "dense_hdf5_bytes",
+           "sparse_gzip_bytes")
+
+
+def retraining(name: str) -> Retraining:
+    try:
+        return RETRAINING[name]
+    except KeyError:
+        raise InputError(f"unknown retraining mode {name!r}; expected one of {', '.join(RETRAINING)}") from None
+
+
+def check_config(pruning_cfg: dict) -> None:
+    """Every name in the ``pruning`` section is registered (one-line errors naming the key)."""
+    for key, known in (("criteria", CRITERIA), ("allocations", ALLOCATIONS), ("retraining", RETRAINING)):
+        for index, name in enumerate(pruning_cfg[key]):
+            if name not in known:
+                raise InputError(f"pruning.{key}[{index}]: unknown value {name!r}; expected one of {', '.join(known)}")
+
+
+def draws(crit: Criterion, pruning_cfg: dict) -> list[int]:
+    """The draws a criterion is repeated with: several for random scores, one otherwise."""
+    return list(range(pruning_cfg["random_draws"])) if crit.random else [0]
+
+
+# retrain(start network, masks, epochs, learning rate, seed) -> retrained network (masked weights 0).
+Retrainer = Callable[[Network, list[np.ndarray], int, float, int], Network]
+
+
+def job_rows(*, network_seed: int, crit: Criterion, allocation: str, draw: int, mode: Retraining,
+             compressions: list[float], initial: Network, reference: Network, trained: Network,
+             accuracy: Callable[[Network], float], seed: int, epochs: int = 0, learning_rate: float = 0.0,
+             retrain: Retrainer | None = None) -> list[dict]:
+    """One row per compression ratio: prune ``trained`` by ``crit``, retrain as ``mode`` says, measure.
+
+    Scores compare ``reference`` (the change-scale reference epoch, by default the
+    initialisation) with ``trained``; rewinding restarts from ``initial`` (epoch 0).
+    """
+    from .seeding import generator
+
+    rng = generator(seed, network_seed, "prune", crit.name, draw) if crit.random else None
+    layer_scores = scores(crit, reference.kernels, trained.kernels, rng)
+    n_weights = sum(k.size for k in trained.kernels)
+    n_biases = sum(b.size for b in trained.biases)
+    rows = []
+    for compression in compressions:
+        masks = masks_at(layer_scores, compression, allocation)
+        if mode.start is None:
+            network = apply_masks(trained, masks)
+        else:
+            if retrain is None:
+                raise ValueError(f"retraining mode {mode.name} needs a retrain function")
+            start = trained if mode.start == "trained" else initial
+            run_seed = int(generator(seed, network_seed, "retrain", mode.name, crit.name, allocation, draw,
+                                     float(compression)).integers(2**31 - 1))
+            network = retrain(apply_masks(start, masks), masks, epochs, learning_rate, run_seed)
+            leaked = sum(int(np.count_nonzero(k[~m])) for k, m in zip(network.kernels, masks))
+            if leaked:
+                raise AssertionError(f"{leaked} pruned weights are nonzero after {mode.name}")
+        kept = sum(int(m.sum()) for m in masks)
+        rows.append({
+            "network_seed": network_seed, "criterion": crit.name, "allocation": allocation, "draw": draw,
+            "retraining": mode.name, "epochs": epochs if mode.start else 0,
+            "learning_rate": learning_rate if mode.start else 0.0, "compression": float(compression),
+            "kept_weights": kept, "total_weights": n_weights, "kept_fraction": kept / n_weights,
+            "compression_with_biases": (n_weights + n_biases) / (kept + n_biases),
+            "kept_fraction_with_biases": (kept + n_biases) / (n_weights + n_biases), "biases_pruned": False,
+            "accuracy": accuracy(network), "nonzero_parameters": nonzero_parameters(network),
+            "dense_hdf5_bytes": dense_hdf5_bytes(network), "sparse_gzip_bytes": len(sparse_export(network)),
+        })
+    return rows
+
+
+def make_retrainer(x_train, y_train, x_test, y_test, network_cfg: dict, training_cfg: dict,
+                   threads: int = 1) -> Retrainer:
+    """A ``Retrainer`` running the workflow's compiled training loop with fixed masks (imports
+    TensorFlow); one trainer, traced once, serves every network of the job."""
+    from . import training
+
+    trainer = training.CompiledTrainer(x_train, y_train, x_test, y_test, network_cfg, training_cfg, threads)
+
+    def retrain(start: Network, masks: list[np.ndarray], epochs: int, learning_rate: float, seed: int) -> Network:
+        kernels, biases, _, _ = trainer.run(seed, epochs=epochs, start=start, masks=masks,
+                                            learning_rate=learning_rate)
+        return Network([k[-1] for k in kernels], [b[-1] for b in biases], start.activation)
+
+    return retrain
+
+
+def summarise(jobs, undisturbed: dict[int, float], points=(0.5, 1.0)):
+    """Per (criterion, allocation, retraining, compression): mean and std of accuracy over seeds and
+    draws; and per (criterion, allocation, retraining): the highest compression whose mean accuracy
+    loses at most each of ``points`` accuracy points (percentage points) against the trained network.
+    """
+    import pandas as pd
+
+    jobs = jobs.assign(loss_points=(jobs["network_seed"].map(undisturbed) - jobs["accuracy"]) * 100)
+    keys = ["criterion", "allocation", "retraining"]
+    curve = (jobs.groupby(keys + ["compression"], sort=False)
+             .agg(mean_accuracy=("accuracy", "mean"), std_accuracy=("accuracy", lambda a: a.std(ddof=0)),
+                  mean_loss_points=("loss_points", "mean"), n=("accuracy", "size"),
+                  n_seeds=("network_seed", "nunique"), kept_fraction=("kept_fraction", "mean"),
+                  kept_fraction_with_biases=("kept_fraction_with_biases", "mean"),
+                  compression_with_biases=("compression_with_biases", "mean"),
+                  sparse_gzip_bytes=("sparse_gzip_bytes", "mean"), dense_hdf5_bytes=("dense_hdf5_bytes", "mean"))
+             .reset_index())
+    rows = []
+    for key, group in curve.groupby(keys, sort=False):
+        row = dict(zip(keys, key))
+        for point in points:
+            ok = group[group["mean_loss_points"] <= point]
+            row[f"max_compression_within_{point:g}_points"] = float(ok["compression"].max()) if len(ok) else 1.0
+        rows.append(row)
+    return curve, pd.DataFrame(rows)

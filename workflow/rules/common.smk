@@ -14,6 +14,10 @@ os.environ.update(
 
 from useless_params.configcheck import check_config, config_error_message
 from useless_params.experiments import EXPERIMENTS, experiment, figure_experiments
+from useless_params import pruning
+from useless_params.forward import activation_function
+from useless_params.training import optimizer
+from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
 
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
@@ -27,6 +31,15 @@ except Exception as exc:
     if message is None:
         raise
     print(f"config error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+# Names the registries must know (the schema does not repeat their lists).
+try:
+    activation_function(config["network"]["activation"])
+    optimizer(config["training"]["optimizer"])
+    pruning.check_config(config["pruning"])
+except Exception as exc:
+    print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)
 
 SEEDS = config["training"]["seeds"]
@@ -110,6 +123,28 @@ def table_entries(table):
     return [e for e in ENABLED_EXPERIMENTS if e.table == table]
 
 
+PRUNING_CFG = config["pruning"]
+
+
+def pruning_tables():
+    """Every pruning job's CSV: seeds x retraining modes x allocations x criteria x draws."""
+    return [
+        rules.prune.output.table.format(
+            seed=seed, retraining=mode, allocation=allocation, criterion=name, draw=draw
+        )
+        for seed in SEEDS
+        for mode in PRUNING_CFG["retraining"]
+        for allocation in PRUNING_CFG["allocations"]
+        for name in PRUNING_CFG["criteria"]
+        for draw in pruning.draws(pruning.criterion(name), PRUNING_CFG)
+    ]
+
+
+def retrain_settings(wildcards):
+    """Epochs and learning rate of a retraining mode (none: no training)."""
+    return PRUNING_CFG.get(wildcards.retraining, {"epochs": 0, "learning_rate": 0.0})
+
+
 def figures():
     """Every figure file: the article's Figures 1-3 and one per registered experiment figure."""
     per_format = lambda rule, **wildcards: [
@@ -142,4 +177,13 @@ def all_targets():
         )
         + tables
         + figures()
+        + (pruning_products() if PRUNING_CFG["criteria"] else [])
+    )
+
+
+def pruning_products():
+    return (
+        pruning_tables()
+        + list(rules.pruning_summary.output)
+        + list(rules.pruning_figure.output)
     )

@@ -1,0 +1,38 @@
+"""Rule prune: one pruning criterion, allocation, retraining mode and draw, at every compression ratio."""
+
+from useless_params.rule_io import run_rule
+
+
+def main(smk):
+    # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
+    import time
+
+    from useless_params import data, forward, pruning
+    from useless_params.fileio import write_rows
+    from useless_params.store import WeightStore
+
+    p, w = smk.params, smk.wildcards
+    crit, mode = pruning.criterion(w.criterion), pruning.retraining(w.retraining)
+    sizes = p.sizes
+    arrays = data.load_npz(smk.input.data)
+    x_test = data.model_inputs(arrays["x_test"], sizes["test_size"])
+    y_test = data.labels(arrays["y_test"], sizes["test_size"])
+    store = WeightStore(smk.input.store)
+    retrain = None
+    if mode.start is not None:
+        retrain = pruning.make_retrainer(
+            data.model_inputs(arrays["x_train"], sizes["train_size"]), data.labels(arrays["y_train"], sizes["train_size"]),
+            x_test, y_test, p.network, p.training, threads=smk.threads)
+    started = time.perf_counter()
+    rows = pruning.job_rows(
+        network_seed=int(w.seed), crit=crit, allocation=pruning.check_allocation(w.allocation), draw=int(w.draw),
+        mode=mode, compressions=p.compression, initial=store.network(0),
+        reference=store.network(store.resolve_epoch(p.reference_epoch)), trained=store.network(-1),
+        accuracy=lambda network: forward.accuracy(network, x_test, y_test), seed=p.seed,
+        epochs=p.retrain["epochs"], learning_rate=p.retrain["learning_rate"], retrain=retrain)
+    print(f"{w.criterion}/{w.allocation}/{w.retraining}/draw{w.draw}: {len(rows)} networks in "
+          f"{time.perf_counter() - started:.1f} s")
+    write_rows(list(pruning.COLUMNS), rows, smk.output.table)
+
+
+run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -1,0 +1,67 @@
+"""The compiled training loop: masks held at exactly 0, starting points, optimizers, Keras' split."""
+
+import numpy as np
+import pytest
+
+from useless_params import data, training
+from useless_params.errors import InputError
+from useless_params.store import Network
+
+CFG = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=3,
+           batch_size=32, validation_split=0.1, shuffle=True)
+NET = {"hidden_layers": [16, 12], "activation": "sigmoid"}
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    return (data.model_inputs(mnist["x_train"], 1000), data.labels(mnist["y_train"], 1000),
+            data.model_inputs(mnist["x_test"], 300), data.labels(mnist["y_test"], 300))
+
+
+def _masks(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.random(shape) < 0.3 for shape in ((784, 16), (16, 12), (12, 10))]
+
+
+@pytest.mark.parametrize("optimizer", list(training.OPTIMIZERS))
+def test_masked_weights_stay_exactly_zero_for_every_optimizer(small, optimizer):
+    masks = _masks()
+    cfg = dict(CFG, optimizer=optimizer, learning_rate=0.05 if optimizer == "sgd" else 0.01)
+    kernels, biases, history, _ = training.train(*small, NET, cfg, seed=3, masks=masks)
+    for kernel, mask in zip(kernels, masks):
+        assert kernel.shape[0] == 4  # epochs 0..3
+        assert (kernel[:, ~mask] == 0).all()  # every stored epoch
+        assert not np.signbit(kernel[:, ~mask]).any()  # +0.0, not -0.0
+        assert (kernel[-1][mask] != kernel[0][mask]).mean() > 0.5  # the kept weights do train
+    assert history["loss"][-1] < history["loss"][0], optimizer
+
+
+def test_training_continues_from_a_given_start(small):
+    kernels, biases, _, _ = training.train(*small, NET, dict(CFG, epochs=1), seed=3)
+    start = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
+    again, again_biases, history, _ = training.train(*small, NET, dict(CFG, epochs=1), seed=4, start=start)
+    for stored, given in zip(again + again_biases, start.kernels + start.biases):
+        assert stored[0].tobytes() == given.tobytes()
+    assert history["test_accuracy"][0] == pytest.approx(history["test_accuracy"][0])
+
+
+def test_fresh_initialisation_is_glorot_uniform_with_zero_biases(small):
+    kernels, biases, _, _ = training.train(*small, NET, dict(CFG, epochs=1), seed=5)
+    for kernel in kernels:
+        fan_in, fan_out = kernel.shape[1:]
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        assert np.abs(kernel[0]).max() <= limit and np.abs(kernel[0]).max() > 0.9 * limit
+    assert all((b[0] == 0).all() for b in biases)
+
+
+def test_history_has_keras_metrics_and_the_split_is_keras(small):
+    _, _, history, _ = training.train(*small, NET, dict(CFG, epochs=2), seed=5)
+    assert sorted(history) == ["accuracy", "loss", "test_accuracy", "val_accuracy", "val_loss"]
+    assert len(history["loss"]) == 2 and len(history["test_accuracy"]) == 3
+    assert training.validation_split_at(60000, 0.1) == 54000
+    assert training.validation_split_at(1000, 0.1) == 900
+
+
+def test_unknown_optimizer_is_an_error_listing_the_known_ones(small):
+    with pytest.raises(InputError, match="training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd"):
+        training.train(*small, NET, dict(CFG, optimizer="adamw"), seed=1)

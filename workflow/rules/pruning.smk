@@ -1,0 +1,92 @@
+# Stage 6 (beyond the article): prune every trained network by each criterion and
+# allocation at every compression ratio, retrain or not, and compare
+# (src/useless_params/pruning.py registers criteria, allocations and retraining modes).
+
+
+localrules:
+    pruning_summary,
+    pruning_figure,
+    pruning,
+
+
+rule prune:
+    """One criterion, allocation, retraining mode and draw at every compression ratio."""
+    input:
+        store=rules.train_network.output.store,
+        data=rules.prepare_mnist.output.data,
+    output:
+        table="results/networks/seed{seed}/pruning/{retraining}/{allocation}/{criterion}/draw{draw}.csv",
+    log:
+        "logs/pruning/seed{seed}/{retraining}/{allocation}/{criterion}/draw{draw}.log",
+    wildcard_constraints:
+        retraining="|".join(RETRAINING),
+        allocation="|".join(ALLOCATIONS),
+        criterion="|".join(CRITERIA),
+        draw=r"\d+",
+    conda:
+        "../../envs/training.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        compression=PRUNING_CFG["compression"],
+        reference_epoch=config["change_scale"]["reference_epoch"],
+        seed=PRUNING_CFG["seed"],
+        retrain=retrain_settings,
+        sizes=sorted_items(config["data"], "train_size", "test_size"),
+        network=sorted_items(config["network"]),
+        training=sorted_items(config["training"], exclude=("seeds",)),
+    script:
+        "../../scripts/prune.py"
+
+
+rule pruning_summary:
+    """Every pruning job in one tidy table; accuracy per compression; best operating points."""
+    input:
+        jobs=pruning_tables(),
+        metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
+    output:
+        jobs="results/pruning/pruning.csv",
+        curve="results/pruning/curves.csv",
+        points="results/pruning/operating_points.csv",
+    log:
+        "logs/pruning/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        rows_per_job=len(PRUNING_CFG["compression"]),
+    script:
+        "../../scripts/pruning_summary.py"
+
+
+rule pruning_figure:
+    """Accuracy against compression, one line per criterion, one panel per retraining mode."""
+    input:
+        curve=rules.pruning_summary.output.curve,
+    output:
+        png="results/figures/pruning.png",
+        pdf="results/figures/pruning.pdf",
+    log:
+        "logs/figures/pruning.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/pruning_figure.py"
+
+
+rule pruning:
+    """Named target: `snakemake pruning` builds just the pruning comparison."""
+    input:
+        rules.pruning_summary.output,
+        rules.pruning_figure.output,
