@@ -31,6 +31,14 @@ def setter(*path_and_value):
     return change
 
 
+def both(*changes):
+    def change(config):
+        for one in changes:
+            one(config)
+
+    return change
+
+
 def file_source(path):
     def change(config):
         config["data"].update(source="file", path=path)
@@ -84,6 +92,26 @@ BAD_CONFIGS = [
     ("bad-sha256", setter("data", "sha256", "abc"), "data.sha256: 'abc' does not match the pattern ^[0-9a-fA-F]{64}$"),
     ("file-source-without-path", file_source(""), "data.path: source 'file' needs a path to an .npz file"),
     ("missing-data-file", file_source("missing.npz"), "data.path: no such file 'missing.npz' (relative paths start"),
+    # Values that once passed validation and then failed inside a job or miscounted (issue 13).
+    ("huge-threshold", setter("experiments", "shuffle_weights", "thresholds", [0, 1e300]),
+     "experiments.shuffle_weights.thresholds[1]: 1e+300 is out of range; grid values name files and must be below"),
+    ("thresholds-sharing-a-file-name", setter("experiments", "final_model", "thresholds", [1e16, 10000000000000001]),
+     "experiments.final_model.thresholds[0]: 1e+16 is out of range"),
+    ("seed-beyond-32-bits", setter("training", "seeds", [1, 2**32]),
+     "training.seeds[1]: 4294967296 is greater than the maximum of 4294967295"),
+    ("experiment-seed-beyond-32-bits", setter("experiments", "seed", 2**40),
+     "experiments.seed: 1099511627776 is greater than the maximum of 4294967295"),
+    ("train-size-too-small-for-validation", setter("data", "train_size", 1),
+     "training.validation_split: 0.1 of data.train_size 1 leaves 0 training and 1 validation images"),
+    ("reset-biases-max-below-every-U", both(setter("experiments", "reset_biases", "values", [1, 5]),
+                                            setter("figures", "reset_biases_max", 0.5)),
+     "figures.reset_biases_max: 0.5 is below every value of experiments.reset_biases.values (smallest 1)"),
+    ("pruning-criterion-unknown", setter("pruning", "criteria", ["magnitude", "snip"]),
+     "pruning.criteria[1]: unknown value 'snip'; expected one of change_scale, magnitude, movement"),
+    ("pruning-compression-below-one", setter("pruning", "compression", [0.5]),
+     "pruning.compression[0]: 0.5 is less than the minimum of 1"),
+    ("pruning-retraining-unknown", setter("pruning", "retraining", ["none", "retrain"]),
+     "pruning.retraining[1]: unknown value 'retrain'; expected one of none, finetune, rewind"),
 ]
 
 
@@ -155,7 +183,26 @@ def test_integer_valued_floats_are_integers(tmp_path):
     assert "results/networks/seed3/weights.h5" in proc.stdout and "seed3.0" not in proc.stdout
 
 
+def test_nested_config_overrides_work(tmp_path):
+    """``--config 'training={epochs: 3}'`` sets one nested key (Snakemake reads it as the string '3')."""
+    base = ["--dry-run"]
+    proc = snakemake(tmp_path / "run", *base, "--config", "training={epochs: 3}", "change_scale={reference_epoch: 2}",
+                     timeout=120)
+    assert "results/networks/seed3/weights.h5" in proc.stdout  # seeds kept from the file
+    proc = snakemake(tmp_path / "run", *base, "--config", "training={epochs: 0}", check=False, timeout=120)
+    assert proc.returncode == 1
+    assert "config error: training.epochs: 0 is less than the minimum of 1" in proc.stderr.splitlines()
+
+
 # The message helpers, in process (no Snakemake).
+
+def test_grid_values_with_one_file_name_are_duplicates():
+    from useless_params.configcheck import check_grid
+    from useless_params.errors import InputError
+
+    check_grid("g", [0, 0.5, 1e14])
+    with pytest.raises(InputError, match=r"^g: 0.0 and -0.0 are the same grid value 0 \(one file\)"):
+        check_grid("g", [0.0, -0.0])
 
 def test_key_path_and_messages_in_process():
     import jsonschema

@@ -410,3 +410,26 @@ def test_deleted_intermediates_are_rebuilt(reference_run, tmp_path):
     assert planned_jobs(workdir) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "all": 1}
     (workdir / "resources/mnist.npz").unlink()
     assert planned_jobs(workdir).get("prepare_mnist") == 1
+
+
+def test_zeros_written_into_the_trained_weights_stop_the_next_reader(reference_run, tmp_path):
+    """Same size, valid HDF5, wrong final weights: the checksums stop the job that reads them."""
+    workdir = _copy_of(reference_run, tmp_path)
+    store = workdir / "results/networks/seed3/weights.h5"
+    with h5py.File(store, "r") as h5:
+        kernel = h5["layers/layer_0/kernel"]
+        last = kernel.shape[0] - 1
+        offset = kernel.id.get_chunk_info_by_coord((last, 0, 0)).byte_offset
+    size = store.stat().st_size
+    with open(store, "r+b") as handle:  # 40 KB of zeros inside the last epoch's first kernel
+        handle.seek(offset + 1000)
+        handle.write(b"\0" * 40_000)
+    assert store.stat().st_size == size
+    table = (workdir / "results/table1.csv").read_bytes()
+    proc = snakemake(workdir, "--cores", "1", "results/table1.csv", check=False)
+    assert proc.returncode == 1
+    line = job_error(proc)
+    assert line.startswith(f"error: results/networks/seed3/weights.h5: damaged weight store (epoch {last}: "), line
+    assert line.endswith("delete it and rerun snakemake to rebuild it")
+    assert (workdir / "results/table1.csv").read_bytes() == table  # the valid table from before stays
+    assert not (workdir / "results/networks/seed3/change_scale.h5").exists() and not leftovers(workdir)

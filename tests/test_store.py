@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from useless_params.errors import InputError
-from useless_params.store import WeightStore, write_store
+from useless_params.store import Network, WeightStore, write_store
 
 
 def _write(path, epochs=3):
@@ -57,3 +57,56 @@ def test_foreign_hdf5_names_file(tmp_path):
         h5["x"] = np.zeros(3)
     with pytest.raises(InputError, match="foreign.h5: not a useless-params-weights"):
         WeightStore(tmp_path / "foreign.h5")
+
+
+def _zero_bytes_inside(path, n_bytes=40_000):
+    """A same-size, in-place corruption: ``n_bytes`` zeros written in the middle of the file."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\0" * min(n_bytes, size // 4))
+
+
+def test_zeros_written_inside_the_store_are_caught_on_read(tmp_path):
+    """Same size, valid HDF5 structure, wrong numbers: the Fletcher-32 checksums catch it."""
+    rng = np.random.default_rng(1)
+    epochs = 20
+    kernels = [rng.normal(size=(epochs + 1, 200, 100)).astype(np.float32)]
+    biases = [rng.normal(size=(epochs + 1, 100)).astype(np.float32)]
+    path = tmp_path / "w.h5"
+    write_store(path, kernels, biases, {}, {"activation": "sigmoid"})
+    _zero_bytes_inside(path)
+    store = WeightStore(path)
+    caught = []
+    for epoch in range(epochs + 1):
+        try:
+            network = store.network(epoch)
+        except InputError as exc:
+            caught.append(str(exc))
+            continue
+        assert np.array_equal(network.kernels[0], kernels[0][epoch]), "a damaged epoch was read as valid"
+    assert caught and all(m.startswith(f"{path}: damaged weight store (epoch ") for m in caught)
+    assert "delete it and rerun snakemake" in caught[0]
+
+
+def test_store_without_checksums_is_rejected(tmp_path):
+    path = tmp_path / "old.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs["format"], h5.attrs["format_version"], h5.attrs["activation"] = "useless-params-weights", 2, "sigmoid"
+        h5["layers/layer_0/kernel"] = np.zeros((2, 3, 4), np.float32)
+        h5["layers/layer_0/bias"] = np.zeros((2, 4), np.float32)
+    with pytest.raises(InputError, match="old.h5: damaged weight store .dataset layers/layer_0/bias has no checksum"):
+        WeightStore(path)
+
+
+def test_zeros_written_inside_the_change_scale_file_are_caught(tmp_path):
+    from useless_params.change_scale import ChangeScales
+
+    rng = np.random.default_rng(2)
+    before = Network([rng.normal(size=(300, 100))], [np.zeros(100)], "sigmoid")
+    after = Network([rng.normal(size=(300, 100))], [rng.normal(size=100)], "sigmoid")
+    path = tmp_path / "change_scale.h5"
+    ChangeScales.between(before, after, 0, 1).save(path)
+    _zero_bytes_inside(path)
+    with pytest.raises(InputError, match="change_scale.h5: damaged change-scale file"):
+        ChangeScales.load(path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import REBUILD, InputError
 from .experiments import experiment
 
 SCOPE_ORDER_LAST = "all"
@@ -42,7 +42,7 @@ def check_job_table(frame: pd.DataFrame, path: str | os.PathLike, spec: JobTable
     entry = experiment(spec.experiment)
 
     def fail(problem: str) -> InputError:
-        return InputError(f"{path}: {problem}; delete it and rerun snakemake to rebuild it")
+        return InputError(f"{path}: {problem}; {REBUILD}")
 
     if list(frame.columns) != list(entry.columns):
         return_columns = ", ".join(map(str, frame.columns[:6]))
@@ -83,7 +83,7 @@ def read_jobs(paths: list[str | os.PathLike], specs: list[JobTableSpec] | None =
         try:
             frame = pd.read_csv(path)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path}: unreadable job table ({exc}); delete it and rerun snakemake") from exc
+            raise InputError(f"{path}: unreadable job table ({exc}); {REBUILD}") from exc
         if specs is not None:
             check_job_table(frame, path, specs[index])
         frames.append(frame)
@@ -124,9 +124,9 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.Dat
             with open(path) as handle:
                 accuracy = float(json.load(handle)["test_accuracy"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}: no readable test_accuracy ({exc!r}); delete it and rerun snakemake") from exc
+            raise InputError(f"{path}: no readable test_accuracy ({exc!r}); {REBUILD}") from exc
         if not 0 <= accuracy <= 1:
-            raise InputError(f"{path}: test_accuracy {accuracy} is not in [0, 1]; delete it and rerun snakemake")
+            raise InputError(f"{path}: test_accuracy {accuracy} is not in [0, 1]; {REBUILD}")
         undisturbed.append(accuracy)
     summary = summarise(jobs)
     table = summary[["scope", "mean_accuracy", "std_accuracy", "n", "n_seeds"]].copy()
@@ -141,7 +141,7 @@ def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int) ->
     frames = []
     for path in paths:
         def fail(problem: str) -> InputError:
-            return InputError(f"{path}: {problem}; delete it and rerun snakemake to rebuild it")
+            return InputError(f"{path}: {problem}; {REBUILD}")
 
         try:
             frame = pd.read_csv(path)

@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import InputError
+from .errors import REBUILD, InputError
 from .fileio import atomic_path
 from .store import Network
 
@@ -71,7 +71,8 @@ class ChangeScales:
             for layer, kinds in enumerate(self.stats):
                 for kind, values in kinds.items():
                     for name, array in values.items():
-                        h5.create_dataset(f"layers/layer_{layer}/{kind}/{name}", data=array)
+                        # HDF5's Fletcher-32 checksum, verified on every read (see store.py).
+                        h5.create_dataset(f"layers/layer_{layer}/{kind}/{name}", data=array, fletcher32=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ChangeScales":
@@ -82,9 +83,13 @@ class ChangeScales:
                 for layer in range(len(h5["layers"])):
                     group = h5[f"layers/layer_{layer}"]
                     stats.append({kind: {name: group[kind][name][()] for name in group[kind]} for kind in KINDS})
+                    unchecked = [f"{kind}/{name}" for kind in KINDS for name in group[kind]
+                                 if not group[kind][name].fletcher32]
+                    if unchecked:
+                        raise ValueError(f"dataset layer_{layer}/{unchecked[0]} has no checksum")
                 return cls(stats, int(h5.attrs["reference_epoch"]), int(h5.attrs["final_epoch"]))
         except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{path}: damaged change-scale file ({exc})") from exc
+            raise InputError(f"{path}: damaged change-scale file ({exc}; {REBUILD})") from exc
 
     def summary(self):
         """One row per layer and kind (a DataFrame): counts and quantiles of the finite change scales."""

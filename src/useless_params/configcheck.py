@@ -22,6 +22,9 @@ from .errors import InputError
 # Short renderings of values inside the one-line messages (a 100-value grid stays readable).
 _REPR = reprlib.Repr()
 _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 8, 4, 60, 60
+# Grid values name files (".../reset_weights/50.csv"): bounded so that a name stays short and
+# every integer below it is exact in a float (1e16 and 10000000000000001 would share a name).
+GRID_LIMIT = 1e15
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
                "array": "a list", "object": "a mapping of keys", "null": "nothing"}
 
@@ -105,6 +108,60 @@ def config_error_message(exc: BaseException) -> str | None:
     return None
 
 
+def check_grid(key: str, values: list, limit: float = GRID_LIMIT) -> None:
+    """A grid whose values name files: each below ``limit`` and no two with the same file name."""
+    from .seeding import value_label
+
+    seen = {}
+    for index, value in enumerate(values):
+        if abs(value) >= limit:
+            raise InputError(f"{key}[{index}]: {value:g} is out of range; grid values name files and "
+                             f"must be below {limit:g}")
+        label = value_label(value)
+        if label in seen:
+            raise InputError(f"{key}: {values[seen[label]]!r} and {value!r} are the same grid value {label} "
+                             f"(one file); list it once")
+        seen[label] = index
+
+
+def typed_overrides(overrides: dict, schema: dict | str | os.PathLike) -> dict:
+    """``--config`` values with their nested scalars typed by the schema.
+
+    Snakemake reads a nested override (``--config 'training={epochs: 3}'``) with YAML's
+    BaseLoader, so every scalar in it is a string ('3'); a string where the schema wants a
+    number, boolean or list is read again as YAML. Top-level values are already typed.
+    """
+    if isinstance(schema, (str, os.PathLike)):
+        import yaml
+
+        with open(schema) as handle:
+            schema = yaml.safe_load(handle)
+    properties = schema.get("properties", {})
+    return {key: _typed(value, properties.get(key, {})) for key, value in overrides.items()}
+
+
+def _typed(node, schema: dict):
+    import yaml
+
+    if isinstance(node, dict):
+        properties = schema.get("properties", {})
+        return {key: _typed(value, properties.get(key, {})) for key, value in node.items()}
+    if isinstance(node, list):
+        items = schema.get("items", {})
+        return [_typed(value, items if isinstance(items, dict) else {}) for value in node]
+    if isinstance(node, str) and schema.get("type") not in (None, "string"):
+        for parse in (int, float):
+            try:
+                return parse(node)
+            except ValueError:
+                pass
+        try:
+            return yaml.safe_load(node)
+        except yaml.YAMLError:
+            return node
+    return node
+
+
 def _integer_keys(schema: dict, path: tuple = ()) -> list[tuple]:
     """Key paths (with ``None`` for 'every item') whose schema type is integer."""
     kind = schema.get("type")
@@ -163,6 +220,13 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
         if not os.path.isfile(data["path"]):
             raise InputError(f"data.path: no such file {data['path']!r} "
                              f"(relative paths start at the working directory {os.getcwd()})")
+    if training["validation_split"] > 0:  # the held-out part is ceil(n * split) >= 1 images
+        n_train = data["train_size"] or 60000
+        n_fit = math.floor(n_train * (1.0 - training["validation_split"]))  # where Keras cuts
+        if n_fit < 1:
+            raise InputError(f"training.validation_split: {training['validation_split']} of data.train_size "
+                             f"{n_train} leaves {n_fit} training and {n_train - n_fit} validation images; "
+                             f"training needs at least one")
     reference = config["change_scale"]["reference_epoch"]
     if reference >= training["epochs"]:
         raise InputError(f"change_scale.reference_epoch: {reference} must be below training.epochs "

@@ -7,3 +7,7 @@ class InputError(Exception):
     The message names the offending key or file; rule scripts print it on one
     line and exit non-zero instead of showing a traceback.
     """
+
+
+# How to recover from a damaged intermediate file: every reader's message ends with it.
+REBUILD = "delete it and rerun snakemake to rebuild it"

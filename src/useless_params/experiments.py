@@ -177,6 +177,22 @@ def experiment(name: str) -> Experiment:
         raise InputError(f"unknown experiment {name!r}; expected one of {', '.join(EXPERIMENTS)}") from None
 
 
+def check_grids(config: dict) -> None:
+    """Up-front checks of every experiment's grid (they name files) and of the figure options
+    that cut a grid: ``InputError`` naming the key, before any job runs."""
+    from .configcheck import check_grid
+
+    experiments_cfg = config["experiments"]
+    for entry in EXPERIMENTS.values():
+        if entry.grid_key:
+            check_grid(f"experiments.{entry.name}.{entry.grid_key}", entry.grid(experiments_cfg))
+    values = experiment("reset_biases").grid(experiments_cfg)
+    shown = config["figures"]["reset_biases_max"]
+    if values and min(values) > shown:
+        raise InputError(f"figures.reset_biases_max: {shown:g} is below every value of "
+                         f"experiments.reset_biases.values (smallest {min(values):g}); Figure 4 would be empty")
+
+
 def figure_experiments() -> dict[str, Experiment]:
     """Figure number -> the experiment it draws."""
     return {e.figure: e for e in EXPERIMENTS.values() if e.figure}

@@ -8,6 +8,12 @@ Layout (readable with h5py alone; documented in the README):
     /layers/layer_<l>/bias     float32 (epochs + 1, n_out)
     /history/<metric>          float64 (epochs,) per-epoch loss, accuracy, val_loss, val_accuracy
     /history/test_accuracy     float64 (epochs + 1,) test accuracy at every stored epoch
+
+Every dataset carries HDF5's Fletcher-32 checksum (one chunk per epoch), which HDF5 itself
+verifies on every read: a same-size, in-place corruption of the parameters (zeros written
+into the file) fails the read of the damaged epoch instead of feeding wrong weights to
+every downstream job. HDF5's own filter is used rather than a checksum of ours because
+every HDF5 reader (h5py, h5dump, MATLAB) then checks it too.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import InputError
+from .errors import REBUILD, InputError
 from .fileio import atomic_path
 
 FORMAT = "useless-params-weights"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every dataset Fletcher-32 checksummed
 
 
 @dataclass
@@ -56,10 +62,12 @@ def write_store(
                 h5.attrs[key] = json.dumps(value) if isinstance(value, dict) else value
             for layer, (kernel, bias) in enumerate(zip(kernels, biases)):
                 group = h5.create_group(f"layers/layer_{layer}")
-                group.create_dataset("kernel", data=np.asarray(kernel, dtype=np.float32))
-                group.create_dataset("bias", data=np.asarray(bias, dtype=np.float32))
+                for name, array in (("kernel", kernel), ("bias", bias)):
+                    array = np.asarray(array, dtype=np.float32)
+                    # One chunk per epoch: a job reads (and checksums) only the epochs it uses.
+                    group.create_dataset(name, data=array, chunks=(1, *array.shape[1:]), fletcher32=True)
             for key, values in history.items():
-                h5.create_dataset(f"history/{key}", data=np.asarray(values, dtype=np.float64))
+                h5.create_dataset(f"history/{key}", data=np.asarray(values, dtype=np.float64), fletcher32=True)
 
 
 class WeightStore:
@@ -75,6 +83,9 @@ class WeightStore:
         with self._open() as h5:
             if h5.attrs.get("format") != FORMAT:
                 raise InputError(f"{self.path}: not a {FORMAT} HDF5 store (attribute 'format' missing)")
+            if h5.attrs.get("format_version") != FORMAT_VERSION:
+                raise InputError(f"{self.path}: weight store format_version {h5.attrs.get('format_version')}, "
+                                 f"expected {FORMAT_VERSION} (written by another version; {REBUILD})")
             try:
                 self.attrs = {k: _plain(v) for k, v in h5.attrs.items()}
                 self.n_layers = len(h5["layers"])
@@ -82,8 +93,11 @@ class WeightStore:
                           for l in range(self.n_layers)]
                 self.history = {k: h5[f"history/{k}"][()] for k in h5.get("history", {})}
                 self.activation = str(self.attrs["activation"])
+                unchecked = [name for name, obj in _datasets(h5) if not obj.fletcher32]
             except (OSError, KeyError, ValueError) as exc:
-                raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+                raise InputError(f"{self.path}: damaged weight store ({exc}; {REBUILD})") from exc
+            if unchecked:
+                raise InputError(f"{self.path}: damaged weight store (dataset {unchecked[0]} has no checksum; {REBUILD})")
         if not shapes:
             raise InputError(f"{self.path}: damaged weight store (no layers)")
         self.n_epochs = shapes[0][0][0] - 1
@@ -95,7 +109,7 @@ class WeightStore:
         try:
             return h5py.File(self.path, "r")
         except OSError as exc:
-            raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+            raise InputError(f"{self.path}: damaged weight store ({exc}; {REBUILD})") from exc
 
     @property
     def config(self) -> dict:
@@ -115,8 +129,16 @@ class WeightStore:
                 kernels = [h5[f"layers/layer_{l}/kernel"][e] for l in range(self.n_layers)]
                 biases = [h5[f"layers/layer_{l}/bias"][e] for l in range(self.n_layers)]
             except (OSError, KeyError, ValueError) as exc:
-                raise InputError(f"{self.path}: damaged weight store ({exc})") from exc
+                # HDF5 reports a checksum mismatch as "filter returned failure during read".
+                raise InputError(f"{self.path}: damaged weight store (epoch {e}: {exc}; {REBUILD})") from exc
         return Network(kernels, biases, self.activation)
+
+
+def _datasets(h5: h5py.Group) -> list[tuple[str, h5py.Dataset]]:
+    """Every dataset below ``h5``, with its path."""
+    found = []
+    h5.visititems(lambda name, obj: found.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+    return found
 
 
 def _plain(value):

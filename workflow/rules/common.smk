@@ -2,7 +2,7 @@
 import os
 import sys
 
-from snakemake.utils import validate
+from snakemake.utils import update_config, validate
 
 # The numerical core lives in src/; the scripts import it from there too.
 SRC = os.path.join(workflow.basedir, "src")
@@ -12,8 +12,17 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 )
 
-from useless_params.configcheck import check_config, config_error_message
-from useless_params.experiments import EXPERIMENTS, experiment, figure_experiments
+from useless_params.configcheck import (
+    check_config,
+    config_error_message,
+    typed_overrides,
+)
+from useless_params.experiments import (
+    EXPERIMENTS,
+    check_grids,
+    experiment,
+    figure_experiments,
+)
 from useless_params import pruning
 from useless_params.forward import activation_function
 from useless_params.training import optimizer
@@ -21,11 +30,12 @@ from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
 
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
+SCHEMA = os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
 try:
+    # Nested --config values arrive as strings ('training={epochs: 3}' -> '3'): type them.
+    update_config(config, typed_overrides(workflow.config_settings.config, SCHEMA))
     validate(config, "../schemas/config.schema.yaml")  # also fills in the defaults
-    check_config(
-        config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
-    )
+    check_config(config, SCHEMA)
 except Exception as exc:
     message = config_error_message(exc)
     if message is None:
@@ -38,6 +48,7 @@ try:
     activation_function(config["network"]["activation"])
     optimizer(config["training"]["optimizer"])
     pruning.check_config(config["pruning"])
+    check_grids(config)
 except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)
