@@ -5,19 +5,15 @@ from useless_params.rule_io import run_rule
 
 def main(smk):
     # Imports stay inside main(): run_rule sets the thread limits before numpy loads (see rule_io).
-    import json
-
     from useless_params import pruning
-    from useless_params.aggregate import read_tables
+    from useless_params.aggregate import read_tables, read_test_accuracy_history
     from useless_params.fileio import write_csv
 
     jobs = read_tables(smk.input.jobs, pruning.COLUMNS, smk.params.rows_per_job)
-    undisturbed = {}
-    for path in smk.input.metrics:
-        with open(path) as handle:
-            metrics = json.load(handle)
-        undisturbed[int(metrics["seed"])] = float(metrics["test_accuracy"])
-    curve, points = pruning.summarise(jobs, undisturbed)
+    # seed -> the dense network's test accuracy after epoch 0 (not needed: NaN), 1, 2, ...
+    dense = {seed: [float("nan")] + read_test_accuracy_history(path)
+             for seed, path in zip(smk.params.seeds, smk.input.histories)}
+    curve, points = pruning.summarise(jobs, dense)
     write_csv(jobs, smk.output.jobs)
     write_csv(curve, smk.output.curve)
     write_csv(points, smk.output.points)

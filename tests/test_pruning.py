@@ -161,3 +161,25 @@ def test_a_retrainer_that_moves_pruned_weights_is_caught():
 
     with pytest.raises(AssertionError, match="pruned weights are nonzero after finetune"):
         _job("finetune", leaky)
+
+
+def test_summary_compares_rewinding_with_the_dense_network_after_as_many_epochs():
+    import pandas as pd
+
+    dense = {1: [0.1, 0.90, 0.93, 0.95, 0.96]}  # epochs 0..4; trained: 0.96
+    rows = []
+    for mode, epochs, accuracies in (("none", 0, [0.958, 0.951, 0.90]), ("rewind", 2, [0.93, 0.926, 0.91])):
+        for compression, accuracy in zip([2, 4, 8], accuracies):
+            rows.append({"network_seed": 1, "criterion": "magnitude", "allocation": "layer", "draw": 0,
+                         "retraining": mode, "epochs": epochs, "compression": compression, "accuracy": accuracy,
+                         "kept_fraction": 1 / compression, "kept_fraction_with_biases": 1 / compression,
+                         "compression_with_biases": compression, "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2})
+    curve, points = pruning.summarise(pd.DataFrame(rows), dense)
+    rewind = curve[curve["retraining"] == "rewind"]
+    assert rewind["baseline_accuracy"].tolist() == [0.93] * 3  # the dense network after 2 epochs
+    assert rewind["mean_loss_points"].round(6).tolist() == [0.0, 0.4, 2.0]
+    points = points.set_index("retraining")
+    assert points.loc["none", "max_compression_within_0.5_points"] == 2.0  # 0.2 points; 4x loses 0.9
+    assert points.loc["none", "max_compression_within_1_points"] == 4.0
+    assert points.loc["rewind", "max_compression_within_0.5_points"] == 4.0
+    assert points.loc["rewind", "baseline_accuracy"] == 0.93

@@ -65,3 +65,32 @@ def test_history_has_keras_metrics_and_the_split_is_keras(small):
 def test_unknown_optimizer_is_an_error_listing_the_known_ones(small):
     with pytest.raises(InputError, match="training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd"):
         training.train(*small, NET, dict(CFG, optimizer="adamw"), seed=1)
+
+
+@pytest.mark.parametrize("mode", ["finetune", "rewind"])
+def test_finetuning_and_rewinding_keep_pruned_weights_exactly_zero(small, mode):
+    """The pruning jobs' path: the compiled trainer as retrainer, a real ranking, several epochs."""
+    from useless_params import forward, pruning
+
+    cfg = dict(CFG, epochs=2)
+    kernels, biases, _, _ = training.train(*small, NET, cfg, seed=5)
+    initial = Network([k[0] for k in kernels], [b[0] for b in biases], "sigmoid")
+    trained = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
+    retrain = pruning.make_retrainer(*small, NET, cfg)
+    networks = []
+
+    def recording(start, masks, epochs, learning_rate, seed):
+        network = retrain(start, masks, epochs, learning_rate, seed)
+        networks.append((network, masks))
+        return network
+
+    rows = pruning.job_rows(network_seed=5, crit=pruning.criterion("magnitude"), allocation="layer", draw=0,
+                            mode=pruning.retraining(mode), compressions=[2, 8], initial=initial, reference=initial,
+                            trained=trained, accuracy=lambda n: forward.accuracy(n, small[2], small[3]), seed=1,
+                            epochs=3, learning_rate=0.01, retrain=recording)
+    assert [r["kept_fraction"] for r in rows] == pytest.approx([0.5, 0.125], abs=0.01)
+    for (network, masks), row in zip(networks, rows):
+        for kernel, mask in zip(network.kernels, masks):
+            assert (kernel[~mask] == 0).all() and not np.signbit(kernel[~mask]).any()
+        assert row["nonzero_parameters"] <= row["kept_weights"] + sum(b.size for b in network.biases)
+        assert 0.1 < row["accuracy"] <= 1

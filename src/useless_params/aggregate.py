@@ -116,6 +116,21 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def read_test_accuracy_history(path: str | os.PathLike) -> list[float]:
+    """The dense network's test accuracy after epochs 1, 2, ... from a ``history.csv``, checked."""
+    try:
+        history = pd.read_csv(path)
+        values = history["test_accuracy"].astype(float).to_numpy()
+        epochs = history["epoch"].astype(int).tolist()
+    except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: not a training history ({exc!r}); {REBUILD}") from exc
+    if epochs != list(range(1, len(epochs) + 1)):
+        raise InputError(f"{path}: epochs are not 1..{len(epochs)}; {REBUILD}")
+    if not (np.isfinite(values) & (values >= 0) & (values <= 1)).all():
+        raise InputError(f"{path}: test accuracies not in [0, 1]; {REBUILD}")
+    return values.tolist()
+
+
 def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.DataFrame:
     """One row per scope: accuracy after shuffling biases, and the undisturbed accuracy."""
     undisturbed = []

@@ -294,27 +294,45 @@ def make_retrainer(x_train, y_train, x_test, y_test, network_cfg: dict, training
     return retrain
 
 
-def summarise(jobs, undisturbed: dict[int, float], points=(0.5, 1.0)):
+def baseline_accuracy(test_accuracy: list[float] | np.ndarray, mode: Retraining, epochs: int) -> float:
+    """What a pruned network is compared with: the trained network (one-shot, fine-tuning), or,
+    for rewinding, the dense network after the same number of epochs from the same
+    initialisation (as the lottery-ticket papers compare). ``test_accuracy[e]`` is the dense
+    network's test accuracy after epoch e (index 0: the initialisation)."""
+    last = len(test_accuracy) - 1
+    return float(test_accuracy[min(epochs, last)] if mode.start == "initial" else test_accuracy[last])
+
+
+def summarise(jobs, dense_test_accuracy: dict[int, list[float]], points=(0.5, 1.0)):
     """Per (criterion, allocation, retraining, compression): mean and std of accuracy over seeds and
-    draws; and per (criterion, allocation, retraining): the highest compression whose mean accuracy
-    loses at most each of ``points`` accuracy points (percentage points) against the trained network.
+    draws, and the mean loss in accuracy points against ``baseline_accuracy``; per (criterion,
+    allocation, retraining): the highest compression whose mean loses at most each of
+    ``points`` accuracy points. ``dense_test_accuracy[seed]`` is the trained network's test
+    accuracy at every stored epoch.
     """
     import pandas as pd
 
-    jobs = jobs.assign(loss_points=(jobs["network_seed"].map(undisturbed) - jobs["accuracy"]) * 100)
+    baseline = [baseline_accuracy(dense_test_accuracy[seed], retraining(mode), epochs)
+                for seed, mode, epochs in zip(jobs["network_seed"], jobs["retraining"], jobs["epochs"])]
+    jobs = jobs.assign(baseline_accuracy=baseline)
+    jobs = jobs.assign(loss_points=(jobs["baseline_accuracy"] - jobs["accuracy"]) * 100)
     keys = ["criterion", "allocation", "retraining"]
     curve = (jobs.groupby(keys + ["compression"], sort=False)
              .agg(mean_accuracy=("accuracy", "mean"), std_accuracy=("accuracy", lambda a: a.std(ddof=0)),
-                  mean_loss_points=("loss_points", "mean"), n=("accuracy", "size"),
-                  n_seeds=("network_seed", "nunique"), kept_fraction=("kept_fraction", "mean"),
+                  baseline_accuracy=("baseline_accuracy", "mean"), mean_loss_points=("loss_points", "mean"),
+                  n=("accuracy", "size"), n_seeds=("network_seed", "nunique"), epochs=("epochs", "first"),
+                  kept_fraction=("kept_fraction", "mean"),
                   kept_fraction_with_biases=("kept_fraction_with_biases", "mean"),
                   compression_with_biases=("compression_with_biases", "mean"),
                   sparse_gzip_bytes=("sparse_gzip_bytes", "mean"), dense_hdf5_bytes=("dense_hdf5_bytes", "mean"))
              .reset_index())
     rows = []
     for key, group in curve.groupby(keys, sort=False):
-        row = dict(zip(keys, key))
+        row = dict(zip(keys, key), baseline_accuracy=float(group["baseline_accuracy"].mean()),
+                   epochs=int(group["epochs"].iloc[0]))
         for point in points:
+            # The highest ratio within the budget (1.0: no ratio is; a loss is not required to
+            # grow with the ratio, so a lower ratio may miss the budget that a higher one meets).
             ok = group[group["mean_loss_points"] <= point]
             row[f"max_compression_within_{point:g}_points"] = float(ok["compression"].max()) if len(ok) else 1.0
         rows.append(row)

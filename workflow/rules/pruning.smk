@@ -45,7 +45,7 @@ rule pruning_summary:
     """Every pruning job in one tidy table; accuracy per compression; best operating points."""
     input:
         jobs=pruning_tables(),
-        metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
+        histories=expand(rules.train_network.output.history, seed=SEEDS),
     output:
         jobs="results/pruning/pruning.csv",
         curve="results/pruning/curves.csv",
@@ -60,6 +60,7 @@ rule pruning_summary:
         runtime=5,
     params:
         rows_per_job=len(PRUNING_CFG["compression"]),
+        seeds=SEEDS,
     script:
         "../../scripts/pruning_summary.py"
 
