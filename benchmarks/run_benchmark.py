@@ -100,11 +100,13 @@ def disturbed_batch(network: Network, scales: ChangeScales, kind: str, layers: l
     for r in range(repeats):
         for l, new in zip(layers, reset_selected(arrays, masks, 1.0, generator(0, "benchmark", kind, r))):
             stacks[l][r] = new
-    return stacks
+    return stacks, dict(zip(layers, masks))
 
 
 def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
-    """Per-evaluation time of the evaluator and of Keras set_weights + evaluate, per kind."""
+    """Per-evaluation time, per kind: the evaluator as the jobs call it (delta path where it pays),
+    the dense evaluator (every product in full, the previous evaluator), and Keras set_weights +
+    evaluate (the article's method). Weight disturbances select c <= 50, mid-grid."""
     import keras
 
     from useless_params.training import model_from_network
@@ -116,10 +118,12 @@ def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
     model.evaluate(x, y_onehot, verbose=0)  # build and trace once, outside the timings
     rows = []
     for name, kind, layers in kinds(network.n_layers):
-        batch = disturbed_batch(network, scales, kind, layers, repeats)
-        call = (lambda b=batch: evaluator.accuracy(kernels=b)) if kind == "kernel" else (
-            lambda b=batch: evaluator.accuracy(biases=b))
-        ours = best_of(call, 3) / repeats
+        batch, changed = disturbed_batch(network, scales, kind, layers, repeats)
+        if kind == "kernel":
+            ours = best_of(lambda: evaluator.accuracy(kernels=batch, changed=changed), 3) / repeats
+            dense = best_of(lambda: evaluator.accuracy(kernels=batch), 3) / repeats
+        else:  # biases: no delta path (their products are cached already)
+            ours = dense = best_of(lambda: evaluator.accuracy(biases=batch), 3) / repeats
         keras_times = []
         for i in range(keras_evals):
             r = i % repeats
@@ -132,16 +136,50 @@ def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
             keras_times.append(time.perf_counter() - start)
         keras_time = float(np.median(keras_times))
         floor = gemm_floor(evaluator, kind, min(layers))
-        rows.append({"kind": name, "evaluations_in_grid": counts[name], "evaluator_s": ours,
-                     "keras_s": keras_time, "speedup": keras_time / ours, "floor_s": floor,
+        rows.append({"kind": name, "evaluations_in_grid": counts[name], "evaluator_s": ours, "dense_s": dense,
+                     "over_dense": dense / ours, "keras_s": keras_time, "speedup": keras_time / ours, "floor_s": floor,
                      # No product is unavoidable for the output layer's bias: no ratio there.
                      "evaluator_over_floor": ours / floor if floor else None})
     total_ours = sum(r["evaluator_s"] * r["evaluations_in_grid"] for r in rows)
+    total_dense = sum(r["dense_s"] * r["evaluations_in_grid"] for r in rows)
     total_keras = sum(r["keras_s"] * r["evaluations_in_grid"] for r in rows)
     total_floor = sum(r["floor_s"] * r["evaluations_in_grid"] for r in rows)
     return {"per_kind": rows, "grid_evaluations": sum(counts.values()),
             "grid_evaluator_s": total_ours, "grid_keras_s": total_keras, "grid_speedup": total_keras / total_ours,
+            "grid_dense_s": total_dense, "grid_over_dense": total_dense / total_ours,
             "grid_floor_s": total_floor, "grid_evaluator_over_floor": total_ours / total_floor}
+
+
+def bench_job_phases(network_dir: Path, x, y, config: dict) -> dict:
+    """Where one evaluation job's time goes (shuffle_weights at T = 50, in process): reading its
+    inputs, the evaluator's cache, building the disturbed stacks, evaluating them."""
+    from useless_params.experiments import Job
+
+    exp = config["experiments"]
+    start = time.perf_counter()
+    network = WeightStore(network_dir / "weights.h5").network(-1)
+    scales = ChangeScales.load(network_dir / "change_scale.h5")
+    read = time.perf_counter() - start
+    start = time.perf_counter()
+    evaluator = Evaluator(network, x, y, exp["batch_memory_mb"])
+    setup = time.perf_counter() - start
+    evaluating = []
+    accuracy = evaluator.accuracy
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return accuracy(*args, **kwargs)
+        finally:
+            evaluating.append(time.perf_counter() - started)
+
+    evaluator.accuracy = timed
+    job = Job(evaluator, scales, exp["repeats"], exp["seed"], config["training"]["seeds"][0])
+    start = time.perf_counter()
+    job.rows("shuffle_weights", BENCH_THRESHOLD)
+    total = time.perf_counter() - start
+    return {"job": f"shuffle_weights T={BENCH_THRESHOLD:g}", "read_inputs_s": read, "evaluator_cache_s": setup,
+            "build_disturbed_stacks_s": total - sum(evaluating), "evaluate_s": sum(evaluating)}
 
 
 def gemm_floor(evaluator: Evaluator, kind: str, first: int) -> float:
@@ -249,15 +287,21 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
 def markdown(result: dict) -> str:
     ev, tr, wf = result["evaluator"], result["training"], result["workflow"]
     lines = [f"Benchmark on {result['machine']} ({result['mode']} mode, {result['date']})", "",
-             "| kind | grid evals | evaluator ms | Keras ms | speedup | GEMM floor ms | evaluator / floor |",
-             "|---|---|---|---|---|---|---|"]
+             "| kind | grid evals | evaluator ms | dense evaluator ms | evaluator vs dense | Keras ms | speedup vs Keras "
+             "| GEMM floor ms | evaluator / floor |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in ev["per_kind"]:
         ratio = f"{r['evaluator_over_floor']:.2f}" if r["evaluator_over_floor"] else "n/a (no product)"
         lines.append(f"| {r['kind']} | {r['evaluations_in_grid']} | {r['evaluator_s'] * 1e3:.2f} | "
+                     f"{r['dense_s'] * 1e3:.2f} | {r['over_dense']:.2f}x | "
                      f"{r['keras_s'] * 1e3:.0f} | {r['speedup']:.0f}x | {r['floor_s'] * 1e3:.2f} | {ratio} |")
     lines += ["", f"Full grid ({ev['grid_evaluations']} evaluations): evaluator {ev['grid_evaluator_s']:.0f} s, "
+              f"dense evaluator {ev['grid_dense_s']:.0f} s ({ev['grid_over_dense']:.2f}x), "
               f"Keras {ev['grid_keras_s']:.0f} s ({ev['grid_speedup']:.0f}x); GEMM floor {ev['grid_floor_s']:.0f} s "
               f"(evaluator / floor = {ev['grid_evaluator_over_floor']:.2f}); single core.", "",
+              "One evaluation job ({job}), in process: reading inputs {read_inputs_s:.2f} s, evaluator cache "
+              "{evaluator_cache_s:.2f} s, building the disturbed stacks {build_disturbed_stacks_s:.2f} s, "
+              "evaluating {evaluate_s:.2f} s.".format(**ev["job_phases"]), "",
               f"Training ({tr['epochs']} epochs, seconds per epoch including the first): "
               f"plain model.fit {tr['plain_fit']['seconds_per_epoch']:.2f} "
               f"(test accuracy {tr['plain_fit']['test_accuracy']:.4f}); previous path, model.fit with "
@@ -310,6 +354,7 @@ def main(argv=None) -> int:
         training = bench_training(config, arrays, train_epochs)
         evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
                                     args.keras_evals)
+        evaluator["job_phases"] = bench_job_phases(network_dir, x, y, config)
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
               "date": time.strftime("%Y-%m-%d"), "mode": "tiny" if args.tiny else "default",

@@ -15,7 +15,8 @@ def test_benchmark_runs_on_tiny_configuration(tmp_path):
     kinds = [row["kind"] for row in result["evaluator"]["per_kind"]]
     assert kinds == ["bias layer 0", "bias layer 1", "bias layer 2", "bias all layers",
                      "kernel layer 0", "kernel layer 1", "kernel layer 2", "kernel all layers"]
-    assert result["evaluator"]["grid_speedup"] > 0
+    assert result["evaluator"]["grid_speedup"] > 0 and result["evaluator"]["grid_over_dense"] > 0
+    assert set(result["evaluator"]["job_phases"]) >= {"read_inputs_s", "build_disturbed_stacks_s", "evaluate_s"}
     assert result["training"]["workflow"]["seconds_per_epoch"] > 0
     assert result["workflow"]["tiny_evaluation_jobs"] == 9  # 8 grid jobs + shuffle_biases
     assert "| kind |" in (tmp_path / "benchmark.md").read_text()

@@ -84,3 +84,33 @@ def test_unknown_activation_is_a_clear_error(trained):
     network, x, y = trained
     with pytest.raises(InputError, match="network.activation"):
         Evaluator(Network(network.kernels, network.biases, "swish"), x, y)
+
+
+@pytest.mark.parametrize("layers", [[0], [1], [0, 1, 2]], ids=["layer0", "layer1", "all"])
+@pytest.mark.parametrize("fraction", [0.003, 0.05, 0.2])
+def test_delta_path_matches_the_dense_path_and_keras(trained, layers, fraction):
+    """Changed entries only (as the jobs pass them): the same accuracies as the dense GEMM,
+    up to an arg-max tie flipped by float32 summation order, and Keras' predictions."""
+    network, x, y = trained
+    rng = generator(12, "delta-test", fraction, *layers)
+    masks = [rng.random(network.kernels[l].shape) < fraction for l in layers]
+    arrays = [network.kernels[l] for l in layers]
+    candidates = [reset_selected(arrays, masks, 1.0, rng) if repeat % 2 else shuffle_selected(arrays, masks, rng)
+                  for repeat in range(6)]
+    batch = {l: np.stack([c[i] for c in candidates]) for i, l in enumerate(layers)}
+    evaluator = Evaluator(network, x, y, batch_memory_mb=40)  # several chunks
+    dense = evaluator.accuracy(kernels=batch)
+    delta = evaluator.accuracy(kernels=batch, changed=dict(zip(layers, masks)), delta_max_fraction=1.0)
+    assert np.abs(dense - delta).max() <= 2 / len(y)
+    kernels = [candidates[1][layers.index(l)] if l in layers else k for l, k in enumerate(network.kernels)]
+    assert_agrees(Network(kernels, network.biases, network.activation), x, y, delta[1])
+
+
+def test_delta_path_is_skipped_above_its_crossover(trained):
+    network, x, y = trained
+    rng = generator(13, "crossover")
+    mask = rng.random(network.kernels[0].shape) < 0.6
+    batch = np.stack([shuffle_selected([network.kernels[0]], [mask], rng)[0] for _ in range(3)])
+    evaluator = Evaluator(network, x, y)
+    np.testing.assert_array_equal(evaluator.accuracy(kernels={0: batch}),
+                                  evaluator.accuracy(kernels={0: batch}, changed={0: mask}))

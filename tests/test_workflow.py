@@ -104,6 +104,22 @@ def test_table1_can_be_switched_off(tmp_path):
 PINS = REPO / "tests" / "tiny_result_checksums.json"
 
 
+def cpu_kind() -> str:
+    """The CPU model and the SIMD features numpy dispatches on: float32 results depend on them."""
+    import platform
+
+    import numpy as np
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    features = np._core._multiarray_umath.__cpu_features__
+    return f"{model}; " + " ".join(sorted(name for name, on in features.items() if on))
+
+
 def test_result_csvs_match_the_pinned_checksums(reference_run):
     """Every result CSV of the tiny run, byte for byte, as pinned in tests/tiny_result_checksums.json.
 
@@ -114,10 +130,14 @@ def test_result_csvs_match_the_pinned_checksums(reference_run):
     """
     got = {str(p.relative_to(reference_run)): hashlib.sha256(p.read_bytes()).hexdigest()
            for p in sorted((reference_run / "results").rglob("*.csv"))}
+    cpu = cpu_kind()
     if os.environ.get("PIN_RESULTS") == "1":
-        PINS.write_text(json.dumps(got, indent=1) + "\n")
+        PINS.write_text(json.dumps({"cpu": cpu, "checksums": got}, indent=1) + "\n")
         pytest.skip(f"re-pinned {len(got)} result checksums in {PINS.name}")
-    pinned = json.loads(PINS.read_text())
+    recorded = json.loads(PINS.read_text())
+    pinned = recorded["checksums"]
     assert sorted(got) == sorted(pinned), "the set of result CSVs changed"
+    if recorded["cpu"] != cpu:
+        pytest.skip(f"checksums pinned on another CPU kind ({recorded['cpu']}); this is {cpu}")
     changed = [path for path in pinned if got[path] != pinned[path]]
     assert not changed, f"results changed: {changed}"

@@ -213,18 +213,22 @@ class Job:
         """Accuracy per repeat of disturbing the ``kind`` arrays of ``layers``."""
         base = self.evaluator.kernels if kind == "kernel" else self.evaluator.biases
         arrays = [base[layer] for layer in layers]
+        # Only the selected entries change: the evaluator's delta path uses that for kernels.
+        changed = dict(zip(layers, masks))
         if not random:
             batch = {layer: a[None] for layer, a in zip(layers, disturb(arrays, None))}
-            return np.repeat(self._evaluate(kind, batch), self.repeats)
+            return np.repeat(self._evaluate(kind, batch, changed), self.repeats)
         stacks = {layer: np.empty((self.repeats, *base[layer].shape), np.float32) for layer in layers}
         for repeat in range(self.repeats):
             rng = generator(self.seed, self.network_seed, stream, scope, value, repeat)
             for layer, new in zip(layers, disturb(arrays, rng)):
                 stacks[layer][repeat] = new
-        return self._evaluate(kind, stacks)
+        return self._evaluate(kind, stacks, changed)
 
-    def _evaluate(self, kind: str, batch: dict[int, np.ndarray]) -> np.ndarray:
-        return self.evaluator.accuracy(kernels=batch) if kind == "kernel" else self.evaluator.accuracy(biases=batch)
+    def _evaluate(self, kind: str, batch: dict[int, np.ndarray], changed: dict[int, np.ndarray]) -> np.ndarray:
+        if kind == "kernel":
+            return self.evaluator.accuracy(kernels=batch, changed=changed)
+        return self.evaluator.accuracy(biases=batch)
 
     def run(self, name: str, value: float = 0.0, levels: list[float] | None = None):
         """The job's tidy table as a pandas DataFrame (see ``rows`` for the columns)."""

@@ -243,8 +243,12 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
     a panel per retraining mode; the band is +/- 1 std over seeds and draws."""
     frame = curve.copy()
     modes = [m for m in RETRAINING_LABELS if m in set(frame["retraining"])]
-    frame["panel"] = pd.Categorical(frame["retraining"].map(RETRAINING_LABELS),
-                                    categories=[RETRAINING_LABELS[m] for m in modes])
+    epochs = frame.groupby("retraining")["epochs"].first()
+    labels = {m: RETRAINING_LABELS[m] + (f", {epochs[m]} epochs" if epochs[m] else "") for m in modes}
+    frame["panel"] = pd.Categorical(frame["retraining"].map(labels), categories=[labels[m] for m in modes])
+    # The accuracy each panel is compared with (dashed): the trained network, or for rewinding
+    # the dense network after as many epochs.
+    baselines = frame.groupby("panel", observed=True)["baseline_accuracy"].mean().reset_index()
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
     frame["series"] = frame["criterion"] + " / " + frame["allocation"]
@@ -253,6 +257,7 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
     references["panel"] = pd.Categorical(references["panel"], categories=frame["panel"].cat.categories)
     return (
         p9.ggplot(frame, p9.aes("compression", "mean_accuracy"))
+        + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, linetype="dashed", color="grey")
         + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.15)
         + p9.geom_line(p9.aes(color="criterion", linetype="allocation", group="series"))
         + p9.geom_point(p9.aes(color="criterion", shape="allocation"), size=1.2)
@@ -264,6 +269,7 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
         + p9.labs(x="Compression (all weights / kept weights, log scale)", y="Test accuracy (mean +/- 1 std)",
                   color="Criterion", fill="Criterion", linetype="Allocation", shape="Allocation",
                   title="Pruning: which weights can go?",
-                  caption="Biases are never pruned. Stars: published reference points, not measured here.")
+                  caption="Biases are never pruned. Dashed: the dense network compared with (rewinding: after as "
+                          "many epochs). Stars: published reference points, not measured here.")
         + THEME + p9.theme(figure_size=(14, 6))
     )
