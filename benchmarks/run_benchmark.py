@@ -182,6 +182,39 @@ def bench_job_phases(network_dir: Path, x, y, config: dict) -> dict:
             "build_disturbed_stacks_s": total - sum(evaluating), "evaluate_s": sum(evaluating)}
 
 
+def count_delta_differences(network_dir: Path, x, y, config: dict, every: int) -> dict:
+    """Every ``every``-th grid value of each weight experiment, run as its job runs it, once through
+    the evaluator's delta path and once dense: how many predictions' correctness differs (float32
+    summation order can flip an arg-max tie). Counted from accuracies, so a flip one way and one
+    the other way in the same repeat cancel: a lower bound on flipped images."""
+    from useless_params.experiments import Job
+
+    exp = config["experiments"]
+    network = WeightStore(network_dir / "weights.h5").network(-1)
+    scales = ChangeScales.load(network_dir / "change_scale.h5")
+    fast = Evaluator(network, x, y, exp["batch_memory_mb"])
+    dense = Evaluator(network, x, y, exp["batch_memory_mb"])
+    full = dense.accuracy
+    dense.accuracy = lambda *args, **kwargs: full(*args, **{**kwargs, "delta_max_fraction": 0.0})
+    seed, network_seed = exp["seed"], config["training"]["seeds"][0]
+    predictions = differing = jobs = rows_differing = 0
+    for entry in EXPERIMENTS.values():
+        if entry.kind != "kernel" or entry.whole_network or not entry.grid(exp):
+            continue
+        for value in entry.grid(exp)[::every]:
+            levels = entry.levels(exp) or None
+            a = Job(fast, scales, exp["repeats"], seed, network_seed).rows(entry.name, value, levels)[1]
+            b = Job(dense, scales, exp["repeats"], seed, network_seed).rows(entry.name, value, levels)[1]
+            for row_a, row_b in zip(a, b):
+                images = round(abs(row_a["accuracy"] - row_b["accuracy"]) * len(y))
+                differing += images
+                rows_differing += images > 0
+            predictions += len(a) * len(y)
+            jobs += 1
+    return {"every": every, "jobs": jobs, "predictions": predictions, "differing_predictions": differing,
+            "evaluations_differing": rows_differing}
+
+
 def gemm_floor(evaluator: Evaluator, kind: str, first: int) -> float:
     """numpy GEMM time of the products one evaluation cannot avoid, at the network's full shapes.
 
@@ -302,6 +335,9 @@ def markdown(result: dict) -> str:
               "One evaluation job ({job}), in process: reading inputs {read_inputs_s:.2f} s, evaluator cache "
               "{evaluator_cache_s:.2f} s, building the disturbed stacks {build_disturbed_stacks_s:.2f} s, "
               "evaluating {evaluate_s:.2f} s.".format(**ev["job_phases"]), "",
+              *(["Delta path vs dense, every {every}-th weight-experiment job ({jobs} jobs, {predictions} "
+                 "predictions): {differing_predictions} predictions differ, in {evaluations_differing} "
+                 "evaluations.".format(**ev["delta_vs_dense"]), ""] if "delta_vs_dense" in ev else []),
               f"Training ({tr['epochs']} epochs, seconds per epoch including the first): "
               f"plain model.fit {tr['plain_fit']['seconds_per_epoch']:.2f} "
               f"(test accuracy {tr['plain_fit']['test_accuracy']:.4f}); previous path, model.fit with "
@@ -330,6 +366,9 @@ def main(argv=None) -> int:
     parser.add_argument("--keras-evals", type=int, default=5, help="Keras evaluations timed per kind")
     parser.add_argument("--repeats", type=int, default=100, help="repeats batched per evaluator call")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    parser.add_argument("--delta-check-every", type=int, default=0, metavar="K",
+                        help="also run every K-th weight-experiment job through the delta and the dense path and "
+                             "count differing predictions (1: the whole grid; slow)")
     args = parser.parse_args(argv)
     tiny_config = REPO / "tests" / "small.yaml"
 
@@ -355,6 +394,8 @@ def main(argv=None) -> int:
         evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
                                     args.keras_evals)
         evaluator["job_phases"] = bench_job_phases(network_dir, x, y, config)
+        if args.delta_check_every:
+            evaluator["delta_vs_dense"] = count_delta_differences(network_dir, x, y, config, args.delta_check_every)
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
               "date": time.strftime("%Y-%m-%d"), "mode": "tiny" if args.tiny else "default",

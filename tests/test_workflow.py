@@ -141,3 +141,19 @@ def test_result_csvs_match_the_pinned_checksums(reference_run):
         pytest.skip(f"checksums pinned on another CPU kind ({recorded['cpu']}); this is {cpu}")
     changed = [path for path in pinned if got[path] != pinned[path]]
     assert not changed, f"results changed: {changed}"
+
+
+def test_report_holds_every_figure_and_table_with_captions(reference_run, tmp_path):
+    """`snakemake --report` on the finished tiny run: one HTML file with every PNG figure, the
+    tables and the captions (rendered from workflow/report/ with the run's config)."""
+    report = tmp_path / "report.html"
+    proc = snakemake(reference_run, "--report", str(report), timeout=600)
+    assert "Report created" in proc.stdout + proc.stderr
+    html = report.read_text()
+    figures = sorted(p.name for p in (reference_run / "results/figures").glob("*.png"))
+    assert len(figures) == 8  # Figures 1-7 and the pruning figure
+    for name in figures + ["table1.csv", "reset_biases.csv", "change_scale_summary.csv", "operating_points.csv"]:
+        assert name in html, name
+    for caption in ("Table 1", "Figure 4", "Figure 7", "Pruning", "The trained network"):
+        assert caption in html, caption
+    assert "Undefined substitution" not in html and "System Message" not in html

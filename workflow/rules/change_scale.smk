@@ -30,7 +30,11 @@ rule change_scale_summary:
     input:
         scales=rules.change_scale.output.scales,
     output:
-        summary="results/networks/seed{seed}/change_scale_summary.csv",
+        summary=report(
+            "results/networks/seed{seed}/change_scale_summary.csv",
+            caption="../report/change_scale_summary.rst",
+            category="1 The trained network",
+        ),
         fractions="results/networks/seed{seed}/change_scale_fractions.csv",
     log:
         "logs/change_scale_summary/seed{seed}.log",

@@ -38,7 +38,12 @@ rule aggregate_experiment:
     input:
         jobs=experiment_jobs,
     output:
-        summary="results/experiments/{experiment}.csv",
+        summary=report(
+            "results/experiments/{experiment}.csv",
+            caption="../report/experiment_table.rst",
+            category="2 Disturbances (the article)",
+            subcategory="Tables",
+        ),
     log:
         "logs/aggregate/{experiment}.log",
     conda:
@@ -60,7 +65,12 @@ rule table1:
         jobs=experiment_tables(table_entries("table1")),
         metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
     output:
-        table="results/table1.csv",
+        table=report(
+            "results/table1.csv",
+            caption="../report/table1.rst",
+            category="2 Disturbances (the article)",
+            subcategory="Tables",
+        ),
     log:
         "logs/table1.log",
     conda:

@@ -13,7 +13,11 @@ rule figure1:
     input:
         store=first_seed(rules.train_network.output.store),
     output:
-        png="results/figures/figure1.png",
+        png=report(
+            "results/figures/figure1.png",
+            caption="../report/figure1.rst",
+            category="1 The trained network",
+        ),
         pdf="results/figures/figure1.pdf",
     log:
         "logs/figures/figure1.log",
@@ -35,7 +39,11 @@ rule figure2_3:
     input:
         scales=first_seed(rules.change_scale.output.scales),
     output:
-        png="results/figures/figure{n}.png",
+        png=report(
+            "results/figures/figure{n}.png",
+            caption="../report/figure2_3.rst",
+            category="1 The trained network",
+        ),
         pdf="results/figures/figure{n}.pdf",
     log:
         "logs/figures/figure{n}.log",
@@ -60,7 +68,12 @@ rule experiment_figure:
             experiment=FIGURE_EXPERIMENTS[wildcards.n].name
         ),
     output:
-        png="results/figures/figure{n}.png",
+        png=report(
+            "results/figures/figure{n}.png",
+            caption="../report/experiment_figure.rst",
+            category="2 Disturbances (the article)",
+            subcategory="Figures",
+        ),
         pdf="results/figures/figure{n}.pdf",
     log:
         "logs/figures/figure{n}.log",
@@ -74,6 +87,7 @@ rule experiment_figure:
         runtime=10,
     params:
         experiment=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].name,
+        description=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].description,
         options=figure_options,
         dpi=config["figures"]["dpi"],
     script:

@@ -47,9 +47,21 @@ rule pruning_summary:
         jobs=pruning_tables(),
         histories=expand(rules.train_network.output.history, seed=SEEDS),
     output:
-        jobs="results/pruning/pruning.csv",
-        curve="results/pruning/curves.csv",
-        points="results/pruning/operating_points.csv",
+        jobs=report(
+            "results/pruning/pruning.csv",
+            caption="../report/pruning_tables.rst",
+            category="3 Pruning (beyond the article)",
+        ),
+        curve=report(
+            "results/pruning/curves.csv",
+            caption="../report/pruning_tables.rst",
+            category="3 Pruning (beyond the article)",
+        ),
+        points=report(
+            "results/pruning/operating_points.csv",
+            caption="../report/pruning_tables.rst",
+            category="3 Pruning (beyond the article)",
+        ),
     log:
         "logs/pruning/summary.log",
     conda:
@@ -70,7 +82,11 @@ rule pruning_figure:
     input:
         curve=rules.pruning_summary.output.curve,
     output:
-        png="results/figures/pruning.png",
+        png=report(
+            "results/figures/pruning.png",
+            caption="../report/pruning_figure.rst",
+            category="3 Pruning (beyond the article)",
+        ),
         pdf="results/figures/pruning.pdf",
     log:
         "logs/figures/pruning.log",
