@@ -1,4 +1,5 @@
-"""Cluster execution: the slurm and cluster-generic profiles, against a real Slurm.
+"""Cluster execution: the slurm, sge and cluster-generic profiles, against a real Slurm and
+a real Grid Engine.
 
 Two parts:
 
@@ -11,6 +12,12 @@ Two parts:
   exit non-zero instead of hanging, and the default sacct status works once slurmdbd and
   MariaDB are up. Needs root (the daemons, apt-get where the packages are missing); it is
   skipped, with the reason in the summary, only where the packages cannot be installed.
+* A real single-node Grid Engine 8.1.9 from the Debian packages (tests/cluster/local_sge.py):
+  the tiny configuration through profiles/sge (snakemake-executor-plugin-sge) gives the
+  same CSVs as the local run, and jobs Grid Engine kills for their memory or time limit
+  make Snakemake exit non-zero instead of hanging.
+
+Every test here is marked ``cluster``: ``pytest -m "not cluster"`` leaves them out.
 
 Every Snakemake call runs under ``timeout -k 30 N``: a hang fails the test, not CI.
 """
@@ -31,32 +38,43 @@ import yaml
 from workflow_helpers import REPO, SMALL
 
 sys.path.insert(0, str(REPO / "tests" / "cluster"))
+import local_sge  # noqa: E402
 import local_slurm  # noqa: E402
+
+pytestmark = pytest.mark.cluster
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 GENERIC_PROFILE = REPO / "profiles" / "cluster-generic"
+SGE_PROFILE = REPO / "profiles" / "sge"
 GENERIC_SCRIPTS = {name: GENERIC_PROFILE / f"{name}.py" for name in ("submit", "status", "cancel")}
 SEEDS = yaml.safe_load(SMALL.read_text())["training"]["seeds"]
 # Every result CSV of the tiny configuration, without the figures (local rules, no CSVs).
 CSV_TARGETS = (["results/table1.csv"]
                + [f"results/experiments/{e}.csv" for e in ("reset_biases", "shuffle_weights", "reset_weights",
                                                             "final_model")]
-               + [f"results/networks/seed{s}/change_scale_summary.csv" for s in SEEDS])
+               + [f"results/networks/seed{s}/change_scale_summary.csv" for s in SEEDS]
+               + ["results/pruning/pruning.csv"])
+# Pruning jobs of the tiny configuration (3 modes x 2 allocations x (4 criteria + 2 random draws)),
+# ten to a batch (group-components in the profiles).
+PRUNING_BATCHES = -(-36 // 10)
 # Fast status polling for the tests (the profiles keep gentler defaults).
 SLURM_FAST = ["--slurm-init-seconds-before-status-checks", "2"]
+SGE_FAST = ["--sge-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "3"]
 GENERIC_FAST = ["--seconds-between-status-checks", "2"]
 RUN_TIMEOUT = 600
 FAIL_TIMEOUT = 300
 
 
-def snakemake(workdir: Path, *args: str, targets=(), timeout: int = RUN_TIMEOUT, background: bool = False):
+def snakemake(workdir: Path, *args: str, targets=(), timeout: int = RUN_TIMEOUT, background: bool = False,
+              env: dict | None = None):
     """Snakemake on the tiny configuration under ``timeout -k 30``; output goes to a log file."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir.parent / f"{workdir.name}.snakemake.log"
     cmd = ["timeout", "-k", "30", str(timeout), sys.executable, "-m", "snakemake", *targets,
            "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(SMALL), *args]
     handle = open(log, "w")
-    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                            env=None if env is None else {**os.environ, **env})
     handle.close()
     run = Run(cmd, proc, log, time.monotonic())
     return run if background else run.wait()
@@ -96,15 +114,16 @@ def assert_same_csvs(workdir: Path, reference: Path):
     assert not differing, f"not byte-identical to the local run: {differing}"
 
 
-def assert_submissions(out: str, submitted: str, group: str):
+def assert_submissions(out: str, submitted: str, group: str, n_groups: int = 1 + PRUNING_BATCHES):
     """Training and change scale went to the cluster; all evaluation jobs as one group job
-    (the tiny configuration has 9: fewer than group-components); the rest ran locally."""
+    (the tiny configuration has 9: fewer than group-components) and the pruning jobs in
+    batches of ten; the rest ran locally."""
     lines = [line for line in out.splitlines() if submitted in line]
-    assert sum(group in line for line in lines) == 1, out
-    assert 3 <= len(lines) <= 4, out  # + change_scale_summary, unless it is a local rule
-    for rule in ("train_network", "change_scale"):
+    assert sum(group in line for line in lines) == n_groups, out
+    assert 2 + n_groups <= len(lines) <= 3 + n_groups, out  # + change_scale_summary, unless it is a local rule
+    for rule in ("train_network", "change_scale", "prune"):
         assert f"\nrule {rule}:" in out, out
-    for rule in ("aggregate_experiment", "table1"):
+    for rule in ("aggregate_experiment", "table1", "pruning_summary"):
         assert f"\nlocalrule {rule}:" in out, out
 
 
@@ -333,7 +352,8 @@ def test_slurm_profile_matches_local_run(slurm, reference, tmp_path):
     run = snakemake(tmp_path / "work", "--profile", str(SLURM_PROFILE), "--slurm-status-command", "squeue",
                     *SLURM_FAST)
     assert run.returncode == 0, run.describe() + "\n" + slurm.logs()
-    assert_submissions(run.output, "has been submitted with SLURM jobid", "group_evaluation")
+    assert_submissions(run.output, "has been submitted with SLURM jobid", "group_", 1 + PRUNING_BATCHES)
+    assert run.output.count("group_evaluation") >= 1 and run.output.count("group_pruning") >= PRUNING_BATCHES
     assert_same_csvs(tmp_path / "work", reference())
     print(f"slurm profile (squeue): {run.elapsed:.0f} s")
 
@@ -428,3 +448,55 @@ def test_slurm_profile_with_accounting_uses_sacct(slurm, reference, tmp_path):
                        "--format=JobName,State").stdout.split()
     assert sum(s.endswith("|COMPLETED") for s in states) >= 4, states
     print(f"slurm profile (sacct): {run.elapsed:.0f} s")
+
+
+# -- part 3: a real Grid Engine ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sge(reference):
+    try:
+        local_sge.ensure_packages(log=lambda msg: print(msg, file=sys.stderr))
+    except local_sge.ClusterUnavailable as exc:
+        pytest.skip(f"real-Grid-Engine tests skipped: {exc}")
+    cluster = local_sge.SgeCluster.create()
+    try:
+        cluster.start()
+    except Exception:
+        logs = cluster.logs()
+        cluster.stop()
+        raise AssertionError(f"could not bring the test Grid Engine up:\n{logs}")
+    yield cluster
+    cluster.stop()
+
+
+def test_sge_profile_matches_local_run(sge, reference, tmp_path):
+    """The whole tiny configuration through qsub (snakemake-executor-plugin-sge), status by
+    qstat and qacct: the same CSVs as the local run."""
+    workdir = seeded_workdir(tmp_path, reference())
+    run = snakemake(workdir, "--profile", str(SGE_PROFILE), *SGE_FAST, env=sge.env)
+    assert run.returncode == 0, run.describe() + "\n" + sge.logs()
+    submitted = [line for line in run.output.splitlines() if "submitted" in line.lower() and "sge" in line.lower()]
+    assert len(submitted) >= 3 + PRUNING_BATCHES, run.output  # training, change scale, the batches
+    assert_same_csvs(workdir, reference())
+    print(f"sge profile: {run.elapsed:.0f} s")
+
+
+@pytest.mark.parametrize("limit", ["memory", "time"])
+def test_sge_job_killed_by_the_scheduler_fails_the_run(sge, reference, tmp_path, limit):
+    """Training over its h_vmem (100 MB) or its h_rt (1 minute, on 100 epochs of all 60,000
+    images): Grid Engine stops it, Snakemake retries once, reports the error and exits non-zero."""
+    workdir = seeded_workdir(tmp_path, reference())
+    target = f"results/networks/seed{SEEDS[0]}/weights.h5"
+    if limit == "memory":
+        extra = ["--set-resources", "train_network:mem_mb=100"]
+    else:
+        extra = ["--set-resources", "train_network:runtime=1", "--config", "data={train_size: 0}",
+                 "training={epochs: 100}"]
+    run = snakemake(workdir, "--profile", str(SGE_PROFILE), *SGE_FAST, *extra, targets=[target],
+                    timeout=FAIL_TIMEOUT, env=sge.env)
+    assert run.returncode not in (0, 124, 137), run.describe()
+    assert "Error in rule train_network" in run.output, run.output
+    assert not (workdir / target).exists()
+    accounting = sge.run("qacct", "-j", check=False).stdout
+    if limit == "time":
+        assert "h_rt" in sge.run("qacct", "-j", "-o", "root", check=False).stdout or accounting, accounting
+    print(f"sge profile, job over its {limit} limit: failed after {run.elapsed:.0f} s")
