@@ -39,6 +39,7 @@ from workflow_helpers import REPO, SMALL
 
 sys.path.insert(0, str(REPO / "tests" / "cluster"))
 import local_sge  # noqa: E402
+from useless_params.experiments import EXPERIMENTS  # noqa: E402
 import local_slurm  # noqa: E402
 
 pytestmark = pytest.mark.cluster
@@ -50,8 +51,7 @@ GENERIC_SCRIPTS = {name: GENERIC_PROFILE / f"{name}.py" for name in ("submit", "
 SEEDS = yaml.safe_load(SMALL.read_text())["training"]["seeds"]
 # Every result CSV of the tiny configuration, without the figures (local rules, no CSVs).
 CSV_TARGETS = (["results/table1.csv"]
-               + [f"results/experiments/{e}.csv" for e in ("reset_biases", "shuffle_weights", "reset_weights",
-                                                            "final_model")]
+               + [f"results/experiments/{name}.csv" for name in EXPERIMENTS]
                + [f"results/networks/seed{s}/change_scale_summary.csv" for s in SEEDS]
                + ["results/pruning/pruning.csv"])
 # Every run here adds tests/cluster/fewer_pruning_jobs.yaml to the tiny configuration: 6 pruning

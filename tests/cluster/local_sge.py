@@ -207,6 +207,9 @@ class SgeCluster:
             lines.append(line)
         self._conf("-Mconf", "global", "\n".join(lines) + "\n")
         self.run("qconf", "-as", self.host)
+        complexes = self.run("qconf", "-sc").stdout.rstrip("\n").splitlines()
+        complexes += ["tmem tmem MEMORY <= YES NO 0 0", "tscratch tscratch MEMORY <= YES NO 0 0"]
+        self._conf("-Mc", "complexes", "\n".join(complexes) + "\n")
         # tmem and tscratch need a value to be compared with (requests are <= it).
         self._conf("-Ae", "exechost", f"hostname {self.host}\nload_scaling NONE\n"
                    "complex_values tmem=1024G,tscratch=1024G\n"
@@ -216,9 +219,6 @@ class SgeCluster:
         self._conf("-Ap", "pe", "pe_name smp\nslots 999\nuser_lists NONE\nxuser_lists NONE\n"
                    "start_proc_args NONE\nstop_proc_args NONE\nallocation_rule $pe_slots\ncontrol_slaves FALSE\n"
                    "job_is_first_task TRUE\nurgency_slots min\naccounting_summary FALSE\nqsort_args NONE\n")
-        complexes = self.run("qconf", "-sc").stdout.rstrip("\n").splitlines()
-        complexes += ["tmem tmem MEMORY <= YES NO 0 0", "tscratch tscratch MEMORY <= YES NO 0 0"]
-        self._conf("-Mc", "complexes", "\n".join(complexes) + "\n")
         queue = []
         for line in self.run("qconf", "-sq").stdout.splitlines():  # the template queue
             key = line.split()[0] if line.split() else ""
