@@ -252,9 +252,9 @@ def test_interrupted_runs_resume_without_redoing_finished_jobs(reference_run, tm
 
     _interrupt(workdir, tmp_path / "sigint.log", signal.SIGINT, 2)
     jobs, kept = _finished(workdir, reference)
-    # Data, training and change scale had finished, and so had two of the 8 disturbance jobs.
+    # Data, training and change scale had finished, and so had at least two of the 9 disturbance jobs.
     assert not {"prepare_mnist", "train_network", "change_scale"} & set(jobs), jobs
-    assert 0 < jobs.get("disturb", 0) <= 6, jobs
+    assert 0 < jobs.get("disturb", 0) <= 7, jobs
     assert "results/networks/seed3/weights.h5" in kept
 
     done_before_kill = min(2, jobs["disturb"])

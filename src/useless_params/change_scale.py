@@ -89,7 +89,7 @@ class ChangeScales:
                         raise ValueError(f"dataset layer_{layer}/{unchecked[0]} has no checksum")
                 return cls(stats, int(h5.attrs["reference_epoch"]), int(h5.attrs["final_epoch"]))
         except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{path}: damaged change-scale file ({exc}; {REBUILD})") from exc
+            raise InputError(f"{path}: damaged change-scale file ({exc}); {REBUILD}") from exc
 
     def summary(self):
         """One row per layer and kind (a DataFrame): counts and quantiles of the finite change scales."""

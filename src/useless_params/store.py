@@ -85,7 +85,7 @@ class WeightStore:
                 raise InputError(f"{self.path}: not a {FORMAT} HDF5 store (attribute 'format' missing)")
             if h5.attrs.get("format_version") != FORMAT_VERSION:
                 raise InputError(f"{self.path}: weight store format_version {h5.attrs.get('format_version')}, "
-                                 f"expected {FORMAT_VERSION} (written by another version; {REBUILD})")
+                                 f"expected {FORMAT_VERSION} (written by another version); {REBUILD}")
             try:
                 self.attrs = {k: _plain(v) for k, v in h5.attrs.items()}
                 self.n_layers = len(h5["layers"])
@@ -95,9 +95,9 @@ class WeightStore:
                 self.activation = str(self.attrs["activation"])
                 unchecked = [name for name, obj in _datasets(h5) if not obj.fletcher32]
             except (OSError, KeyError, ValueError) as exc:
-                raise InputError(f"{self.path}: damaged weight store ({exc}; {REBUILD})") from exc
+                raise InputError(f"{self.path}: damaged weight store ({exc}); {REBUILD}") from exc
             if unchecked:
-                raise InputError(f"{self.path}: damaged weight store (dataset {unchecked[0]} has no checksum; {REBUILD})")
+                raise InputError(f"{self.path}: damaged weight store (dataset {unchecked[0]} has no checksum); {REBUILD}")
         if not shapes:
             raise InputError(f"{self.path}: damaged weight store (no layers)")
         self.n_epochs = shapes[0][0][0] - 1
@@ -109,7 +109,7 @@ class WeightStore:
         try:
             return h5py.File(self.path, "r")
         except OSError as exc:
-            raise InputError(f"{self.path}: damaged weight store ({exc}; {REBUILD})") from exc
+            raise InputError(f"{self.path}: damaged weight store ({exc}); {REBUILD}") from exc
 
     @property
     def config(self) -> dict:
@@ -130,7 +130,7 @@ class WeightStore:
                 biases = [h5[f"layers/layer_{l}/bias"][e] for l in range(self.n_layers)]
             except (OSError, KeyError, ValueError) as exc:
                 # HDF5 reports a checksum mismatch as "filter returned failure during read".
-                raise InputError(f"{self.path}: damaged weight store (epoch {e}: {exc}; {REBUILD})") from exc
+                raise InputError(f"{self.path}: damaged weight store (epoch {e}: {exc}); {REBUILD}") from exc
         return Network(kernels, biases, self.activation)
 
 
