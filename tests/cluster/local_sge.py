@@ -45,13 +45,9 @@ BINARIES = ["sge_qmaster", "sge_execd", "qsub", "qstat", "qacct", "qconf", "qdel
 ADMIN_USER = "sgeadmin"  # created by gridengine-common
 INIT_CLUSTER = Path("/usr/share/gridengine/scripts/init_cluster")
 
-
-class ClusterUnavailable(RuntimeError):
-    """The Debian packages are missing and cannot be installed here (a reason to skip)."""
-
-
-def _sbin_path() -> str:
-    return os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The same helpers as the test Slurm (one exception type for "cannot install here").
+from local_slurm import ClusterUnavailable, _sbin_path, _wait_for, free_port  # noqa: E402
 
 
 def missing_binaries() -> list[str]:
@@ -86,21 +82,6 @@ def ensure_packages(log=print) -> None:
     missing = missing_binaries()
     if missing:
         raise ClusterUnavailable(f"still missing after apt-get install: {', '.join(missing)}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _aliases() -> list[str]:
