@@ -103,15 +103,18 @@ def disturbed_batch(network: Network, scales: ChangeScales, kind: str, layers: l
     return stacks, dict(zip(layers, masks))
 
 
-def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
-    """Per-evaluation time, per kind: the evaluator as the jobs call it (delta path where it pays),
-    the dense evaluator (every product in full, the previous evaluator), and Keras set_weights +
-    evaluate (the article's method). Weight disturbances select c <= 50, mid-grid."""
+def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals, batch_memory_mb):
+    """Per-evaluation time, per kind: the evaluator as the jobs call it (delta path where it pays,
+    layers above it in sample blocks), the previous dense evaluator (every product in full, on
+    full-size arrays; frozen in ``previous_evaluator.py``), and Keras set_weights + evaluate (the
+    article's method). Weight disturbances select c <= 50, mid-grid."""
     import keras
 
+    from previous_evaluator import PreviousEvaluator
     from useless_params.training import model_from_network
 
-    evaluator = Evaluator(network, x, y)
+    evaluator = Evaluator(network, x, y, batch_memory_mb)
+    previous = PreviousEvaluator(network, x, y)
     model = model_from_network(network)
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     y_onehot = keras.utils.to_categorical(y, 10)
@@ -121,9 +124,10 @@ def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals):
         batch, changed = disturbed_batch(network, scales, kind, layers, repeats)
         if kind == "kernel":
             ours = best_of(lambda: evaluator.accuracy(kernels=batch, changed=changed), 3) / repeats
-            dense = best_of(lambda: evaluator.accuracy(kernels=batch), 3) / repeats
+            dense = best_of(lambda: previous.accuracy(kernels=batch), 3) / repeats
         else:  # biases: no delta path (their products are cached already)
-            ours = dense = best_of(lambda: evaluator.accuracy(biases=batch), 3) / repeats
+            ours = best_of(lambda: evaluator.accuracy(biases=batch), 3) / repeats
+            dense = best_of(lambda: previous.accuracy(biases=batch), 3) / repeats
         keras_times = []
         for i in range(keras_evals):
             r = i % repeats
@@ -320,7 +324,7 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
 def markdown(result: dict) -> str:
     ev, tr, wf = result["evaluator"], result["training"], result["workflow"]
     lines = [f"Benchmark on {result['machine']} ({result['mode']} mode, {result['date']})", "",
-             "| kind | grid evals | evaluator ms | dense evaluator ms | evaluator vs dense | Keras ms | speedup vs Keras "
+             "| kind | grid evals | evaluator ms | previous dense evaluator ms | evaluator vs previous | Keras ms | speedup vs Keras "
              "| GEMM floor ms | evaluator / floor |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in ev["per_kind"]:
@@ -329,7 +333,7 @@ def markdown(result: dict) -> str:
                      f"{r['dense_s'] * 1e3:.2f} | {r['over_dense']:.2f}x | "
                      f"{r['keras_s'] * 1e3:.0f} | {r['speedup']:.0f}x | {r['floor_s'] * 1e3:.2f} | {ratio} |")
     lines += ["", f"Full grid ({ev['grid_evaluations']} evaluations): evaluator {ev['grid_evaluator_s']:.0f} s, "
-              f"dense evaluator {ev['grid_dense_s']:.0f} s ({ev['grid_over_dense']:.2f}x), "
+              f"previous dense evaluator {ev['grid_dense_s']:.0f} s ({ev['grid_over_dense']:.2f}x), "
               f"Keras {ev['grid_keras_s']:.0f} s ({ev['grid_speedup']:.0f}x); GEMM floor {ev['grid_floor_s']:.0f} s "
               f"(evaluator / floor = {ev['grid_evaluator_over_floor']:.2f}); single core.", "",
               "One evaluation job ({job}), in process: reading inputs {read_inputs_s:.2f} s, evaluator cache "
@@ -392,7 +396,7 @@ def main(argv=None) -> int:
         # Training first: TensorFlow's thread pools are fixed when it starts.
         training = bench_training(config, arrays, train_epochs)
         evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
-                                    args.keras_evals)
+                                    args.keras_evals, config["experiments"]["batch_memory_mb"])
         evaluator["job_phases"] = bench_job_phases(network_dir, x, y, config)
         if args.delta_check_every:
             evaluator["delta_vs_dense"] = count_delta_differences(network_dir, x, y, config, args.delta_check_every)

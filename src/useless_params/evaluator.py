@@ -34,11 +34,17 @@ from .store import Network
 # measures both: they broke even at about 0.21 on the 2-core development machine).
 DELTA_MAX_FRACTION = 0.2
 
+# The layers above the first disturbed product run on blocks of samples of about this many
+# bytes per array: the activations, bias additions and small products are memory-bound, and
+# a block that stays in the CPU caches made whole jobs 20-40 % faster than full-size arrays
+# (benchmarks/run_benchmark.py, 2-core development machine).
+BLOCK_BYTES = 2 * 2**20
+
 
 class Evaluator:
     """Accuracy of ``network`` on (x, y), undisturbed or under batches of disturbed parameters."""
 
-    def __init__(self, network: Network, x: np.ndarray, y: np.ndarray, batch_memory_mb: float = 512):
+    def __init__(self, network: Network, x: np.ndarray, y: np.ndarray, batch_memory_mb: float = 128):
         activation_function(network.activation)  # an unknown name fails here, not mid-job
         self.network = network
         self.y = np.asarray(y)
@@ -88,9 +94,11 @@ class Evaluator:
             rows = self._kernel_rows(disturbed[0], np.asarray(changed[disturbed[0]], bool))
             delta = rows if rows.mean() <= delta_max_fraction else None
         widest = max(k.shape[1] for k in self.kernels)
-        # Three live (N, R, width) float32 arrays per chunk of repeats.
-        per_repeat = 3 * self.n_samples * widest * 4 / 2**20
+        # One full-size (N, R, width) float32 array per chunk of repeats (the first disturbed
+        # product); the layers above it work on small blocks of samples.
+        per_repeat = self.n_samples * widest * 4 / 2**20
         chunk = max(1, int(self.batch_memory_mb // per_repeat))
+        chunk = -(-n_repeats // -(-n_repeats // chunk))  # equal chunks: 34, 33, 33 rather than 33, 33, 33, 1
         out = np.empty(n_repeats)
         for start in range(0, n_repeats, chunk):
             part = slice(start, min(start + chunk, n_repeats))
@@ -105,6 +113,13 @@ class Evaluator:
             self._inputs_t[layer] = np.ascontiguousarray(self.inputs[layer].T)
         return self._inputs_t[layer]
 
+    def _products_t(self, layer: int) -> np.ndarray:
+        """products[layer] transposed (n_out, N), cached: the delta path's unit-major base."""
+        key = -1 - layer
+        if key not in self._inputs_t:
+            self._inputs_t[key] = np.ascontiguousarray(self.products[layer].T)
+        return self._inputs_t[key]
+
     def _delta_product(self, layer: int, kernel: np.ndarray, changed: np.ndarray, bias) -> np.ndarray:
         """Unit-major (n_out, N, r) pre-activations (bias included) of the r disturbed kernels: the
         cached product plus the product of the changed entries only."""
@@ -112,74 +127,82 @@ class Evaluator:
         trained = self._kernel_rows(layer, self.kernels[layer])
         kernel = self._kernel_rows(layer, np.asarray(kernel, dtype=np.float32))
         n_out, r = trained.shape[1], kernel.shape[0]
-        if bias is None:  # (n_out, N, 1): the cached product plus the trained bias, unit-major
-            base = np.ascontiguousarray((self.products[layer] + self.biases[layer]).T)[:, :, None]
-        else:  # (n_out, N, r)
-            base = np.ascontiguousarray(self.products[layer].T)[:, :, None] + np.asarray(bias, np.float32).T[:, None, :]
+        base = self._products_t(layer)  # (n_out, N)
+        if bias is None:
+            base = base + self.biases[layer][:, None]
+        else:
+            bias_t = np.ascontiguousarray(np.asarray(bias, np.float32).T)  # (n_out, r)
         z = np.empty((n_out, self.n_samples, r), dtype=np.float32)
         for unit in range(n_out):
             rows = np.flatnonzero(changed[:, unit])
             if rows.size:
                 change = kernel[:, rows, unit].T - trained[rows, unit, None]  # (s, r)
                 np.matmul(columns[rows].T, change, out=z[unit])
-                z[unit] += base[unit]
+                z[unit] += base[unit, :, None]
             else:
-                z[unit] = base[unit]
+                z[unit] = base[unit, :, None]
+            if bias is not None:
+                z[unit] += bias_t[unit]
         return z
 
     def _accuracy_chunk(self, first: int, kernels: dict, biases: dict, delta: np.ndarray | None) -> np.ndarray:
+        """Accuracy of r disturbed networks: the first disturbed layer's pre-activations for all
+        samples, then the layers above it block by block of samples (see ``BLOCK_BYTES``)."""
         r = len(next(iter({**kernels, **biases}.values())))
+        kernel, bias = kernels.get(first), biases.get(first)
+        n_out = self.kernels[first].shape[1]
         if delta is not None:
-            return self._accuracy_chunk_delta(first, kernels, biases, r, delta)
-        return self._accuracy_chunk_dense(first, kernels, biases, r, None)
+            z, layout = self._delta_product(first, kernel, delta, bias), "unit"
+        elif kernel is not None:
+            rows = self._kernel_rows(first, np.asarray(kernel, dtype=np.float32))
+            wide = np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(rows.shape[1], r * n_out)
+            z, layout = (self.inputs[first] @ wide).reshape(self.n_samples, r, n_out), "sample"
+            z += self.biases[first] if bias is None else np.asarray(bias, np.float32)[None, :, :]
+        else:  # biases only: the cached product plus each repeat's biases, built block by block
+            z, layout = None, "sample"
+        width = max(k.shape[1] for k in self.kernels[first:])
+        block = max(1, BLOCK_BYTES // (r * width * 4))
+        correct = np.zeros(r, dtype=np.int64)
+        for start in range(0, self.n_samples, block):
+            part = slice(start, min(start + block, self.n_samples))
+            if z is None:
+                zb = self.products[first][part, None, :] + np.asarray(bias, np.float32)[None, :, :]
+            else:
+                zb = z[:, part] if layout == "unit" else z[part]
+            correct += self._correct_above(first, zb, layout, kernels, biases, self.y[part])
+        return correct / self.n_samples
 
-    def _accuracy_chunk_delta(self, first: int, kernels: dict, biases: dict, r: int, changed) -> np.ndarray:
-        """The first disturbed layer by the delta path, then unit-major while nothing else is
-        disturbed (the dense path's layout takes over if a later layer is)."""
+    def _correct_above(self, layer: int, z: np.ndarray, layout: str, kernels: dict, biases: dict,
+                       y: np.ndarray) -> np.ndarray:
+        """Correct predictions per repeat, from ``z``, layer ``layer``'s pre-activations (bias
+        included) of a block of samples, in one of three layouts: "unit" (width, n, r), as the
+        delta path writes it; "sample" (n, r, width), as the wide GEMM writes it; "repeat"
+        (r, n, width), where every repeat has its own kernel (batched products). The layout only
+        changes when a later kernel is disturbed; activations work in place."""
         n_layers = len(self.kernels)
-        z = self._delta_product(first, kernels[first], changed, biases.get(first))
-        for layer in range(first, n_layers):
-            if layer > first:
-                if layer in kernels:
-                    h = np.ascontiguousarray(z.transpose(1, 2, 0))  # (N, r, width)
-                    return self._accuracy_chunk_dense(layer, kernels, biases, r, h)
-                n_out = self.kernels[layer].shape[1]
-                z = (self.kernels[layer].T @ z.reshape(z.shape[0], -1)).reshape(n_out, self.n_samples, r)
-                bias = biases.get(layer)
-                if bias is None:
-                    z += self.biases[layer][:, None, None]
+        while layer < n_layers - 1:
+            h = activate_inplace(z, self.network.activation)
+            layer += 1
+            kernel, bias = kernels.get(layer), biases.get(layer)
+            if kernel is None:
+                trained = self.kernels[layer]
+                if layout == "unit":
+                    z = (trained.T @ h.reshape(h.shape[0], -1)).reshape(trained.shape[1], *h.shape[1:])
                 else:
-                    z += np.asarray(bias, np.float32).T[:, None, :]
-            if layer < n_layers - 1:
-                z = activate_inplace(z, self.network.activation)
+                    z = (h.reshape(-1, h.shape[-1]) @ trained).reshape(*h.shape[:-1], trained.shape[1])
             else:
-                return np.mean(np.argmax(z, axis=0) == self.y[:, None], axis=0)
-        raise AssertionError("unreachable")
-
-    def _accuracy_chunk_dense(self, first: int, kernels: dict, biases: dict, r: int, h) -> np.ndarray:
-        """Layers ``first``.. in the (N, r, width) layout; ``h`` enters layer ``first`` (None:
-        the cached undisturbed input)."""
-        n, n_layers = self.n_samples, len(self.kernels)
-        for layer in range(first, n_layers):
-            n_out = self.kernels[layer].shape[1]
-            kernel = kernels.get(layer)
-            if h is None:
-                if kernel is None:
-                    z = np.empty((n, r, n_out), dtype=np.float32)
-                    z[...] = self.products[layer][:, None, :]
-                else:
-                    rows = self._kernel_rows(layer, np.asarray(kernel, dtype=np.float32))
-                    wide = np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(rows.shape[1], r * n_out)
-                    z = (self.inputs[layer] @ wide).reshape(n, r, n_out)
-            elif kernel is None:
-                z = (h.reshape(n * r, -1) @ self.kernels[layer]).reshape(n, r, n_out)
+                if layout == "unit":
+                    h = np.ascontiguousarray(h.transpose(2, 1, 0))
+                elif layout == "sample":
+                    h = h.transpose(1, 0, 2)  # each repeat's (n, width) matrix is BLAS-ready as a view
+                z, layout = np.matmul(h, np.asarray(kernel, np.float32)), "repeat"
+            if bias is None:
+                z += self.biases[layer][:, None, None] if layout == "unit" else self.biases[layer]
             else:
-                per_repeat = np.ascontiguousarray(h.transpose(1, 0, 2)) @ np.asarray(kernel, np.float32)
-                z = np.ascontiguousarray(per_repeat.transpose(1, 0, 2))
-            bias = biases.get(layer)
-            z += self.biases[layer] if bias is None else np.asarray(bias, np.float32)[None, :, :]
-            if layer < n_layers - 1:
-                h = activate_inplace(z, self.network.activation)
-            else:
-                return np.mean(np.argmax(z, axis=2) == self.y[:, None], axis=0)
-        raise AssertionError("unreachable")
+                bias = np.asarray(bias, np.float32)
+                z += {"unit": bias.T[:, None, :], "sample": bias[None, :, :], "repeat": bias[:, None, :]}[layout]
+        if layout == "unit":
+            return np.count_nonzero(np.argmax(z, axis=0) == y[:, None], axis=0)
+        if layout == "sample":
+            return np.count_nonzero(np.argmax(z, axis=2) == y[:, None], axis=0)
+        return np.count_nonzero(np.argmax(z, axis=2) == y[None, :], axis=1)
