@@ -76,6 +76,32 @@ def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_
     assert sorted(summary["value"].unique()) == [0, 25, 50]
 
 
+def test_a_second_seed_runs_only_its_jobs_and_aggregates_over_seeds(workdir, tmp_path):
+    """Seeds are a wildcard: adding one trains one network and runs its jobs, then every
+    aggregate has one row per scope and value with both seeds' spread recorded."""
+    config = variant_config(tmp_path, "two_seeds.yaml", lambda c: c["training"].update(seeds=[3, 4]))
+    jobs = planned_jobs(workdir, config)
+    assert jobs["train_network"] == 1 and jobs["change_scale"] == 1 and jobs["disturb"] == 9, jobs
+    assert "prepare_mnist" not in jobs and "figure1" not in jobs, jobs  # Figures 1-3 draw the first seed
+    targets = ["results/table1.csv", "results/figures/figure4.png", "results/figures/figure7.png",
+               *(f"results/experiments/{name}.csv" for name in ("reset_biases", "shuffle_weights", "final_model"))]
+    snakemake(workdir, "--cores", "2", *targets, configfile=config)
+    table = pd.read_csv(workdir / "results/table1.csv", dtype={"scope": str})
+    assert table["scope"].tolist() == ["0", "1", "2", "all"] and (table["n_seeds"] == 2).all()
+    assert (table["n"] == 8).all() and (table["seed_std_accuracy"] >= 0).all()
+    for name, per_value in (("reset_biases", 4), ("shuffle_weights", 4), ("final_model", 1)):
+        summary = pd.read_csv(workdir / f"results/experiments/{name}.csv", dtype={"scope": str})
+        assert len(summary) == per_value * summary["value"].nunique(), name
+        assert not summary.duplicated(["scope", "value"]).any(), name
+        assert (summary["n_seeds"] == 2).all(), name
+        jobs_tables = [pd.read_csv(p) for p in (workdir / "results/networks").glob(f"seed*/experiments/{name}/*.csv")]
+        per_seed = pd.concat(jobs_tables).astype({"scope": str}).groupby(["scope", "value", "network_seed"])["accuracy"]
+        means = per_seed.mean().groupby(["scope", "value"])
+        merged = summary.set_index(["scope", "value"])
+        assert np.allclose(merged["seed_mean_accuracy"], means.mean().reindex(merged.index)), name
+        assert np.allclose(merged["seed_std_accuracy"], means.std(ddof=0).reindex(merged.index)), name
+
+
 def test_table1_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, SMALL, "results/table1.csv")
     assert jobs == {"prepare_mnist": 1, "train_network": 1, "change_scale": 1, "disturb": 1, "table1": 1}

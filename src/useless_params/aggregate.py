@@ -1,7 +1,9 @@
 """From per-job CSVs to one tidy summary per experiment, and the article's Table 1.
 
-Standard deviations are population std (numpy's default, ddof = 0) over every repeat
-of every network seed, so a deterministic setting has std 0, never NaN.
+Two spreads per setting: ``std_accuracy`` over every repeat of every network seed pooled
+(the article's single number), and ``seed_std_accuracy`` over seeds of each seed's mean
+(``seed_mean_accuracy``): how much another trained network moves the result. Both are
+population std (ddof = 0), so a deterministic setting or a single seed has std 0, never NaN.
 """
 
 from __future__ import annotations
@@ -111,6 +113,11 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     if "fraction_kept" in jobs:
         out["fraction_kept"] = grouped["fraction_kept"].mean().to_numpy()
+    # Each seed's mean first, then their mean and spread: every trained network counts once.
+    per_seed = jobs.groupby(keys + ["network_seed"], sort=False)["accuracy"].mean().reset_index()
+    over_seeds = per_seed.groupby(keys, sort=False)["accuracy"].agg(
+        seed_mean_accuracy="mean", seed_std_accuracy=lambda a: a.std(ddof=0)).reset_index()
+    out = out.merge(over_seeds, on=keys, how="left", validate="one_to_one")
     order = [k for k in keys if k != "scope"]
     out = out.sort_values(by=order[:1] + ["scope"] + order[1:], key=lambda c: _scope_key(c) if c.name == "scope" else c)
     return out.reset_index(drop=True)
@@ -144,7 +151,8 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.Dat
             raise InputError(f"{path}: test_accuracy {accuracy} is not in [0, 1]; {REBUILD}")
         undisturbed.append(accuracy)
     summary = summarise(jobs)
-    table = summary[["scope", "mean_accuracy", "std_accuracy", "n", "n_seeds"]].copy()
+    table = summary[["scope", "mean_accuracy", "std_accuracy", "n", "n_seeds", "seed_mean_accuracy",
+                     "seed_std_accuracy"]].copy()
     table["undisturbed_accuracy"] = sum(undisturbed) / len(undisturbed)
     table["difference"] = table["mean_accuracy"] - table["undisturbed_accuracy"]
     return table

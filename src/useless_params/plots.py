@@ -150,18 +150,27 @@ def figure3(scales: ChangeScales) -> p9.ggplot:
 
 
 def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None) -> p9.ggplot:
+    """Mean accuracy with a light band of +/- 1 std over all repeats; with several network
+    seeds also a darker band of +/- 1 std over the seeds' means."""
     frame = summary.copy()
     frame["panel"] = _scope_factor(frame["scope"])
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
+    frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
+    frame["seed_high"] = frame["seed_mean_accuracy"] + frame["seed_std_accuracy"]
+    group = {} if color is None else {"fill": color, "group": color}
     aes_line = p9.aes(x, "mean_accuracy") if color is None else p9.aes(x, "mean_accuracy", color=color, group=color)
-    aes_band = p9.aes(x, ymin="low", ymax="high") if color is None else p9.aes(x, ymin="low", ymax="high", fill=color, group=color)
+    plot = p9.ggplot(frame) + p9.geom_ribbon(p9.aes(x, ymin="low", ymax="high", **group), alpha=0.2)
+    n_seeds = int(frame["n_seeds"].max())
+    label = "Test accuracy (mean +/- 1 std)"
+    if n_seeds > 1:
+        plot += p9.geom_ribbon(p9.aes(x, ymin="seed_low", ymax="seed_high", **group), alpha=0.45)
+        label = f"Test accuracy (mean; light: +/- 1 std of repeats, dark: of {n_seeds} networks' means)"
     return (
-        p9.ggplot(frame)
-        + p9.geom_ribbon(aes_band, alpha=0.25)
+        plot
         + p9.geom_line(aes_line)
         + p9.facet_wrap("~ panel", ncol=2)
-        + p9.labs(x=xlab, y="Test accuracy (mean +/- 1 std)", title=title)
+        + p9.labs(x=xlab, y=label, title=title)
         + THEME
     )
 
@@ -209,18 +218,27 @@ def figure6(summary: pd.DataFrame) -> p9.ggplot:
 
 
 def figure7(summary: pd.DataFrame) -> p9.ggplot:
-    frame = summary.sort_values("value")
+    frame = summary.sort_values("value").copy()
     values = frame["value"].to_numpy()
     step = max(1, len(values) // 6)
     labels = frame.iloc[::step].assign(label=lambda f: f["value"].map(lambda t: f"T={t:g}"))
     spread = max(frame["mean_accuracy"].max() - frame["mean_accuracy"].min(), 0.001)
+    n_seeds = int(frame["n_seeds"].max())
+    plot = p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
+    ylab = "Test accuracy"
+    if n_seeds > 1:  # deterministic per network: the only spread is between trained networks
+        frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
+        frame["seed_high"] = frame["seed_mean_accuracy"] + frame["seed_std_accuracy"]
+        plot = (p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
+                + p9.geom_ribbon(p9.aes(ymin="seed_low", ymax="seed_high"), alpha=0.3))
+        ylab = f"Test accuracy (mean +/- 1 std over {n_seeds} networks)"
     return (
-        p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
+        plot
         + p9.geom_line()
         + p9.geom_point(size=1)
         + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.03 * spread)
         + p9.scale_x_reverse()
-        + p9.labs(x="Fraction of parameters kept", y="Test accuracy",
+        + p9.labs(x="Fraction of parameters kept (mean over networks)", y=ylab,
                   title="Figure 7: final model (biases 0, weights with c <= T set to 0)",
                   caption="Labels: the change-scale threshold T (%) of each point.")
         + THEME
