@@ -19,7 +19,9 @@ The article re-ran Keras ``set_weights`` + ``evaluate`` for every disturbance (a
   result equals the dense product up to float32 summation order (an arg-max tie can
   flip, a handful of images in a whole grid). The delta path writes unit-major arrays
   (n_out, N, R), so no strided writes or transposes are needed while the layers after it
-  are undisturbed.
+  are undisturbed;
+* runs the layers above the first disturbed product on cache-sized blocks of samples
+  (``BLOCK_BYTES``), where a later disturbed kernel is a batched product per repeat.
 """
 
 from __future__ import annotations
