@@ -61,7 +61,7 @@ class Evaluator:
         self.products: list[np.ndarray] = cached.products
         logits = self.products[-1] + self.biases[-1]
         self.predictions = np.argmax(logits, axis=1)
-        self._inputs_t: dict[int, np.ndarray] = {}
+        self._transposed: dict[tuple[str, int], np.ndarray] = {}
         self.accuracy_undisturbed = float(np.mean(self.predictions == self.y))
 
     def _kernel_rows(self, layer: int, kernel: np.ndarray) -> np.ndarray:
@@ -109,27 +109,22 @@ class Evaluator:
             )
         return out
 
-    def _input_columns(self, layer: int) -> np.ndarray:
-        """inputs[layer] transposed (n_in, N), cached: the delta path gathers rows of it."""
-        if layer not in self._inputs_t:
-            self._inputs_t[layer] = np.ascontiguousarray(self.inputs[layer].T)
-        return self._inputs_t[layer]
-
-    def _products_t(self, layer: int) -> np.ndarray:
-        """products[layer] transposed (n_out, N), cached: the delta path's unit-major base."""
-        key = -1 - layer
-        if key not in self._inputs_t:
-            self._inputs_t[key] = np.ascontiguousarray(self.products[layer].T)
-        return self._inputs_t[key]
+    def _transposed_cache(self, name: str, layer: int) -> np.ndarray:
+        """``self.<name>[layer]`` transposed to (width, N) and contiguous, computed once: the delta
+        path gathers rows of the inputs and takes unit-major rows of the products."""
+        key = (name, layer)
+        if key not in self._transposed:
+            self._transposed[key] = np.ascontiguousarray(getattr(self, name)[layer].T)
+        return self._transposed[key]
 
     def _delta_product(self, layer: int, kernel: np.ndarray, changed: np.ndarray, bias) -> np.ndarray:
         """Unit-major (n_out, N, r) pre-activations (bias included) of the r disturbed kernels: the
         cached product plus the product of the changed entries only."""
-        columns = self._input_columns(layer)
+        columns = self._transposed_cache("inputs", layer)  # (n_in, N)
         trained = self._kernel_rows(layer, self.kernels[layer])
         kernel = self._kernel_rows(layer, np.asarray(kernel, dtype=np.float32))
         n_out, r = trained.shape[1], kernel.shape[0]
-        base = self._products_t(layer)  # (n_out, N)
+        base = self._transposed_cache("products", layer)  # (n_out, N)
         if bias is None:
             base = base + self.biases[layer][:, None]
         else:
@@ -162,13 +157,14 @@ class Evaluator:
             z += self.biases[first] if bias is None else np.asarray(bias, np.float32)[None, :, :]
         else:  # biases only: the cached product plus each repeat's biases, built block by block
             z, layout = None, "sample"
+            bias = np.asarray(bias, np.float32)[None, :, :]
         width = max(k.shape[1] for k in self.kernels[first:])
         block = max(1, BLOCK_BYTES // (r * width * 4))
         correct = np.zeros(r, dtype=np.int64)
         for start in range(0, self.n_samples, block):
             part = slice(start, min(start + block, self.n_samples))
             if z is None:
-                zb = self.products[first][part, None, :] + np.asarray(bias, np.float32)[None, :, :]
+                zb = self.products[first][part, None, :] + bias
             else:
                 zb = z[:, part] if layout == "unit" else z[part]
             correct += self._correct_above(first, zb, layout, kernels, biases, self.y[part])

@@ -223,14 +223,13 @@ def figure7(summary: pd.DataFrame) -> p9.ggplot:
     step = max(1, len(values) // 6)
     labels = frame.iloc[::step].assign(label=lambda f: f["value"].map(lambda t: f"T={t:g}"))
     spread = max(frame["mean_accuracy"].max() - frame["mean_accuracy"].min(), 0.001)
+    frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
+    frame["seed_high"] = frame["seed_mean_accuracy"] + frame["seed_std_accuracy"]
     n_seeds = int(frame["n_seeds"].max())
     plot = p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
     ylab = "Test accuracy"
     if n_seeds > 1:  # deterministic per network: the only spread is between trained networks
-        frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
-        frame["seed_high"] = frame["seed_mean_accuracy"] + frame["seed_std_accuracy"]
-        plot = (p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
-                + p9.geom_ribbon(p9.aes(ymin="seed_low", ymax="seed_high"), alpha=0.3))
+        plot += p9.geom_ribbon(p9.aes(ymin="seed_low", ymax="seed_high"), alpha=0.3)
         ylab = f"Test accuracy (mean +/- 1 std over {n_seeds} networks)"
     return (
         plot
