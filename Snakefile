@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
+    dataset="|".join(DATASET_REGISTRY),
     seed=r"\d+",
     value=r"-?[0-9][0-9.e+-]*",
     experiment="|".join(EXPERIMENTS),

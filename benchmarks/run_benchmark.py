@@ -384,11 +384,13 @@ def main(argv=None) -> int:
             workdir, configfile, train_epochs, repeats = args.workdir, args.configfile, args.train_epochs, args.repeats
         config = load_config(configfile)
         seed = config["training"]["seeds"][0]
-        network_dir = workdir / "results" / "networks" / f"seed{seed}"
-        for needed in (network_dir / "weights.h5", network_dir / "change_scale.h5", workdir / "resources/mnist.npz"):
+        dataset = config.get("data", {}).get("datasets", ["mnist"])[0]  # the first network, as Figures 1-3
+        network_dir = workdir / "results" / "networks" / dataset / f"seed{seed}"
+        data_file = workdir / "resources" / f"{dataset}.npz"
+        for needed in (network_dir / "weights.h5", network_dir / "change_scale.h5", data_file):
             if not needed.is_file():
                 sys.exit(f"error: {needed} missing: run `snakemake all` first (or use --tiny)")
-        arrays = data.load_npz(workdir / "resources/mnist.npz")
+        arrays = data.load_npz(data_file)
         network = WeightStore(network_dir / "weights.h5").network(-1)
         scales = ChangeScales.load(network_dir / "change_scale.h5")
         x = data.model_inputs(arrays["x_test"], config["data"]["test_size"])

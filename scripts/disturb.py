@@ -26,7 +26,7 @@ def main(smk):
         batch_memory_mb=smk.config["experiments"]["batch_memory_mb"],
     )
     job = Job(evaluator, ChangeScales.load(smk.input.scales), smk.params.repeats, smk.params.seed,
-              int(smk.wildcards.seed))
+              int(smk.wildcards.seed), smk.wildcards.dataset)
     started = time.perf_counter()
     columns, rows = job.rows(entry.name, value, smk.params.levels)
     print(f"{entry.name} value={value}: {len(rows)} evaluations in {time.perf_counter() - started:.3f} s")

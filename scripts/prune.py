@@ -25,12 +25,12 @@ def main(smk):
             x_test, y_test, p.network, p.training, threads=smk.threads)
     started = time.perf_counter()
     rows = pruning.job_rows(
-        network_seed=int(w.seed), crit=crit, allocation=pruning.check_allocation(w.allocation), draw=int(w.draw),
+        dataset=w.dataset, network_seed=int(w.seed), crit=crit, allocation=pruning.check_allocation(w.allocation), draw=int(w.draw),
         mode=mode, compressions=p.compression, initial=store.network(0),
         reference=store.network(store.resolve_epoch(p.reference_epoch)), trained=store.network(-1),
         accuracy=lambda network: forward.accuracy(network, x_test, y_test), seed=p.seed,
         epochs=p.retrain["epochs"], learning_rate=p.retrain["learning_rate"], retrain=retrain)
-    print(f"{w.criterion}/{w.allocation}/{w.retraining}/draw{w.draw}: {len(rows)} networks in "
+    print(f"{w.dataset}/seed{w.seed}/{w.criterion}/{w.allocation}/{w.retraining}/draw{w.draw}: {len(rows)} networks in "
           f"{time.perf_counter() - started:.1f} s")
     write_rows(list(pruning.COLUMNS), rows, smk.output.table)
 

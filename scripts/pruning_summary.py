@@ -10,9 +10,9 @@ def main(smk):
     from useless_params.fileio import write_csv
 
     jobs = read_tables(smk.input.jobs, pruning.COLUMNS, smk.params.rows_per_job)
-    # seed -> the dense network's test accuracy after epoch 0 (not needed: NaN), 1, 2, ...
-    dense = {seed: [float("nan")] + read_test_accuracy_history(path)
-             for seed, path in zip(smk.params.seeds, smk.input.histories)}
+    # (dataset, seed) -> the dense network's test accuracy after epoch 0 (not needed: NaN), 1, 2, ...
+    dense = {(dataset, seed): [float("nan")] + read_test_accuracy_history(path)
+             for (dataset, seed), path in zip(smk.params.networks, smk.input.histories)}
     curve, points = pruning.summarise(jobs, dense)
     write_csv(jobs, smk.output.jobs)
     write_csv(curve, smk.output.curve)

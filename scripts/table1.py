@@ -9,7 +9,8 @@ def main(smk):
     from useless_params.fileio import write_csv
 
     specs = [JobTableSpec(**spec) for spec in smk.params.specs]
-    write_csv(table1(read_jobs(smk.input.jobs, specs), smk.input.metrics), smk.output.table)
+    write_csv(table1(read_jobs(smk.input.jobs, specs), smk.input.metrics, smk.params.networks),
+              smk.output.table)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

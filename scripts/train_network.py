@@ -13,7 +13,7 @@ def main(smk):
     from useless_params import data, store, training
     from useless_params.fileio import atomic_path, write_csv
 
-    seed = int(smk.wildcards.seed)
+    seed, dataset = int(smk.wildcards.seed), smk.wildcards.dataset
     cfg_data, cfg_net, cfg_train = smk.params.sizes, smk.params.network, smk.params.training
     arrays = data.load_npz(smk.input.data)
     x_train = data.model_inputs(arrays["x_train"], cfg_data["train_size"])
@@ -26,13 +26,14 @@ def main(smk):
         x_train, y_train, x_test, y_test, cfg_net, cfg_train, seed=seed, threads=smk.threads
     )
     final_accuracy = float(history["test_accuracy"][-1])
-    summary.update(seed=seed, test_accuracy=final_accuracy, wall_seconds=time.perf_counter() - started,
+    summary.update(dataset=dataset, seed=seed, test_accuracy=final_accuracy, wall_seconds=time.perf_counter() - started,
                    n_train=len(y_train), n_test=len(y_test))
     attrs = {
         "activation": cfg_net["activation"],
         "output_activation": "softmax",
         "layer_sizes": [x_train.shape[1], *cfg_net["hidden_layers"], 10],
         "epochs": cfg_train["epochs"],
+        "dataset": dataset,
         "seed": seed,
         "final_test_accuracy": final_accuracy,
         "config": {"data": cfg_data, "network": cfg_net, "training": cfg_train},

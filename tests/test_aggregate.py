@@ -1,4 +1,4 @@
-"""Aggregation over repeats and network seeds (aggregate.summarise, aggregate.table1)."""
+"""Aggregation over repeats, network seeds and datasets (aggregate.summarise, aggregate.table1)."""
 
 import json
 
@@ -9,13 +9,14 @@ import pytest
 from useless_params import aggregate
 
 
-def jobs_frame(accuracies: dict[int, dict[str, list[float]]], value: float = 5.0) -> pd.DataFrame:
+def jobs_frame(accuracies: dict[int, dict[str, list[float]]], value: float = 5.0,
+               dataset: str = "mnist") -> pd.DataFrame:
     """Rows of a shuffle_biases-like job table: accuracies[seed][scope] = one per repeat."""
     rows = []
     for seed, by_scope in accuracies.items():
         for scope, values in by_scope.items():
             for repeat, a in enumerate(values):
-                rows.append({"experiment": "shuffle_biases", "network_seed": seed, "scope": scope, "value": value,
+                rows.append({"dataset": dataset, "experiment": "shuffle_biases", "network_seed": seed, "scope": scope, "value": value,
                              "repeat": repeat, "accuracy": a, "n_disturbed": 10, "n_candidates": 10,
                              "fraction_disturbed": 1.0})
     return pd.DataFrame(rows)
@@ -53,10 +54,39 @@ def test_table1_rows_per_scope_with_seed_columns(tmp_path):
         path = tmp_path / f"training{seed}.json"
         path.write_text(json.dumps({"test_accuracy": accuracy}))
         metrics.append(path)
-    table = aggregate.table1(jobs, metrics).set_index("scope")
+    table = aggregate.table1(jobs, metrics, [("mnist", 1), ("mnist", 2)]).set_index("scope")
     assert list(table.index) == ["0", "1", "all"]
     assert (table["n_seeds"] == 2).all()
     assert table.loc["0", "seed_mean_accuracy"] == pytest.approx(0.96)
     assert table.loc["0", "seed_std_accuracy"] == pytest.approx(0.01)
     assert table.loc["0", "undisturbed_accuracy"] == pytest.approx(0.97)
     assert table.loc["all", "difference"] == pytest.approx(0.94 - 0.97)
+
+
+def test_datasets_are_summarised_apart_in_config_order(tmp_path):
+    # fashion_mnist sorts before mnist: the table keeps the order the jobs come in (the config's).
+    jobs = pd.concat([jobs_frame({1: {"0": [0.97, 0.97], "all": [0.95, 0.95]},
+                                  2: {"0": [0.95, 0.95], "all": [0.93, 0.93]}}),
+                      jobs_frame({1: {"0": [0.80, 0.82], "all": [0.70, 0.70]},
+                                  2: {"0": [0.84, 0.86], "all": [0.72, 0.72]}}, dataset="fashion_mnist")],
+                     ignore_index=True)
+    summary = aggregate.summarise(jobs)
+    assert list(zip(summary["dataset"], summary["scope"])) == [
+        ("mnist", "0"), ("mnist", "all"), ("fashion_mnist", "0"), ("fashion_mnist", "all")]
+    assert (summary["n_seeds"] == 2).all() and (summary["n"] == 4).all()
+    fashion = summary.set_index(["dataset", "scope"]).loc["fashion_mnist"]
+    assert fashion.loc["0", "seed_mean_accuracy"] == pytest.approx(0.83)
+    assert fashion.loc["0", "seed_std_accuracy"] == pytest.approx(0.02)
+    metrics, networks = [], []
+    for dataset, seed, accuracy in (("mnist", 1, 0.97), ("mnist", 2, 0.96), ("fashion_mnist", 1, 0.85),
+                                    ("fashion_mnist", 2, 0.87)):
+        path = tmp_path / f"{dataset}{seed}.json"
+        path.write_text(json.dumps({"test_accuracy": accuracy}))
+        metrics.append(path)
+        networks.append((dataset, seed))
+    table = aggregate.table1(jobs, metrics, networks).set_index(["dataset", "scope"])
+    assert table.loc[("mnist", "all"), "undisturbed_accuracy"] == pytest.approx(0.965)
+    assert table.loc[("fashion_mnist", "all"), "undisturbed_accuracy"] == pytest.approx(0.86)
+    assert table.loc[("fashion_mnist", "all"), "difference"] == pytest.approx(0.71 - 0.86)
+    with pytest.raises(aggregate.InputError, match="no training metrics for dataset"):
+        aggregate.table1(jobs, metrics[:2], networks[:2])

@@ -55,7 +55,7 @@ SEEDS = yaml.safe_load(SMALL.read_text())["training"]["seeds"]
 # Every result CSV of the tiny configuration, without the figures (local rules, no CSVs).
 CSV_TARGETS = (["results/table1.csv"]
                + [f"results/experiments/{name}.csv" for name in EXPERIMENTS]
-               + [f"results/networks/seed{s}/change_scale_summary.csv" for s in SEEDS]
+               + [f"results/networks/mnist/seed{s}/change_scale_summary.csv" for s in SEEDS]
                + ["results/pruning/pruning.csv"])
 # Every run here adds tests/cluster/fewer_pruning_jobs.yaml to the tiny configuration: 6 pruning
 # jobs (2 modes x (magnitude + 2 random draws)), one batch (ten to a batch in the profiles).
@@ -314,7 +314,7 @@ def test_slurm_profile_matches_local_run(slurm, reference, tmp_path):
 def test_slurm_job_killed_by_the_scheduler_fails_the_run(slurm, reference, tmp_path):
     """Training asks for 100 MB: Slurm kills it; Snakemake retries once, reports, exits non-zero."""
     workdir = seeded_workdir(tmp_path, reference())
-    target = f"results/networks/seed{SEEDS[0]}/weights.h5"
+    target = f"results/networks/mnist/seed{SEEDS[0]}/weights.h5"
     run = snakemake(workdir, "--profile", str(SLURM_PROFILE), "--slurm-status-command", "squeue",
                     "--set-resources", "train_network:mem_mb=100", *SLURM_FAST, targets=[target],
                     timeout=FAIL_TIMEOUT)
@@ -379,7 +379,7 @@ def test_sge_job_killed_by_the_scheduler_fails_the_run(sge, reference, tmp_path,
     """Training over its h_vmem (100 MB) or its h_rt (1 minute, on 100 epochs of all 60,000
     images): Grid Engine stops it, Snakemake retries once, reports the error and exits non-zero."""
     workdir = seeded_workdir(tmp_path, reference())
-    target = f"results/networks/seed{SEEDS[0]}/weights.h5"
+    target = f"results/networks/mnist/seed{SEEDS[0]}/weights.h5"
     if limit == "memory":
         extra = ["--set-resources", "train_network:mem_mb=100"]
     else:
@@ -423,7 +423,7 @@ def test_lsf_job_over_its_run_limit_fails_the_run(fake_lsf, reference, tmp_path)
     """Training with a 1-minute run limit on 300 epochs of all 60,000 images (about 2 minutes):
     LSF kills it (EXIT, TERM_RUNLIMIT) and Snakemake reports the error and exits non-zero."""
     workdir = seeded_workdir(tmp_path, reference())
-    target = f"results/networks/seed{SEEDS[0]}/weights.h5"
+    target = f"results/networks/mnist/seed{SEEDS[0]}/weights.h5"
     run = snakemake(workdir, "--profile", str(LSF_PROFILE), *LSF_FAST, "--retries", "0",
                     "--set-resources", "train_network:runtime=1", "--config", "data={train_size: 0}",
                     "training={epochs: 300}", targets=[target], timeout=FAIL_TIMEOUT, env=fake_lsf.env)

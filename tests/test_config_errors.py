@@ -41,7 +41,7 @@ def both(*changes):
 
 def file_source(path):
     def change(config):
-        config["data"].update(source="file", path=path)
+        config["data"]["mnist"] = dict(source="file", path=path)
 
     return change
 
@@ -67,8 +67,18 @@ BAD_CONFIGS = [
      "network.activation: unknown value 'relux'; expected one of sigmoid, relu, tanh, linear"),
     ("optimizer-unknown", setter("training", "optimizer", "adamw"),
      "training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd, rmsprop, adam"),
-    ("data-source-unknown", setter("data", "source", "ftp"),
-     "data.source: unknown value 'ftp'; expected one of pypi, keras, file"),
+    ("data-source-unknown", setter("data", "mnist", {"source": "ftp"}),
+     "data.mnist.source: unknown value 'ftp'; expected one of pypi, keras, file"),
+    ("fashion-source-from-pypi", setter("data", "fashion_mnist", {"source": "pypi"}),
+     "data.fashion_mnist.source: unknown value 'pypi'; expected one of debian, keras, file"),
+    ("dataset-unknown", setter("data", "datasets", ["mnist", "cifar10"]),
+     "data.datasets[1]: unknown dataset 'cifar10'; expected one of mnist, fashion_mnist"),
+    ("dataset-twice", setter("data", "datasets", ["mnist", "mnist"]), "data.datasets: duplicate value(s) mnist"),
+    ("fashion-idx-directory-missing", both(setter("data", "datasets", ["mnist", "fashion_mnist"]),
+                                           setter("data", "fashion_mnist", {"source": "file", "path": "no/such/dir"})),
+     "data.fashion_mnist.path: no such directory 'no/such/dir'"),
+    ("old-flat-data-source", setter("data", "source", "pypi"),
+     "data.source: unknown key; expected one of datasets, fashion_mnist, mnist, test_size, train_size"),
     ("typo-epoch", setter("training", "epoch", 3), "training.epoch: unknown key; did you mean 'epochs'?"),
     ("typo-section", setter("figure", {"dpi": 60}), "figure: unknown key; did you mean 'figures'?"),
     ("unknown-experiment", setter("experiments", "reset_bias", {"values": [0]}),
@@ -89,9 +99,13 @@ BAD_CONFIGS = [
      "experiments.final_model.thresholds[0]: -5 is less than the minimum of 0"),
     ("nan-grid-value", setter("experiments", "shuffle_weights", "thresholds", [0, float("nan")]),
      "experiments.shuffle_weights.thresholds[1]: must be a finite number, got nan"),
-    ("bad-sha256", setter("data", "sha256", "abc"), "data.sha256: 'abc' does not match the pattern ^[0-9a-fA-F]{64}$"),
-    ("file-source-without-path", file_source(""), "data.path: source 'file' needs a path to an .npz file"),
-    ("missing-data-file", file_source("missing.npz"), "data.path: no such file 'missing.npz' (relative paths start"),
+    ("bad-sha256", setter("data", "mnist", {"sha256": "abc"}),
+     "data.mnist.sha256: 'abc' does not match the pattern ^[0-9a-fA-F]{64}$"),
+    ("bad-idx-sha256", setter("data", "fashion_mnist", {"sha256": {"t10k-labels-idx1-ubyte.gz": "xyz"}}),
+     "data.fashion_mnist.sha256.t10k-labels-idx1-ubyte.gz: 'xyz' does not match the pattern"),
+    ("file-source-without-path", file_source(""), "data.mnist.path: source 'file' needs a path to an .npz file"),
+    ("missing-data-file", file_source("missing.npz"),
+     "data.mnist.path: no such .npz file 'missing.npz' (relative paths start"),
     # Values that once passed validation and then failed inside a job or miscounted (issue 13).
     ("huge-threshold", setter("experiments", "shuffle_weights", "thresholds", [0, 1e300]),
      "experiments.shuffle_weights.thresholds[1]: 1e+300 is out of range; grid values name files and must be below"),
@@ -180,7 +194,7 @@ def test_integer_valued_floats_are_integers(tmp_path):
     path = tmp_path / "floats.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, timeout=120)
-    assert "results/networks/seed3/weights.h5" in proc.stdout and "seed3.0" not in proc.stdout
+    assert "results/networks/mnist/seed3/weights.h5" in proc.stdout and "seed3.0" not in proc.stdout
 
 
 def test_nested_config_overrides_work(tmp_path):
@@ -188,7 +202,7 @@ def test_nested_config_overrides_work(tmp_path):
     base = ["--dry-run"]
     proc = snakemake(tmp_path / "run", *base, "--config", "training={epochs: 3}", "change_scale={reference_epoch: 2}",
                      timeout=120)
-    assert "results/networks/seed3/weights.h5" in proc.stdout  # seeds kept from the file
+    assert "results/networks/mnist/seed3/weights.h5" in proc.stdout  # seeds kept from the file
     proc = snakemake(tmp_path / "run", *base, "--config", "training={epochs: 0}", check=False, timeout=120)
     assert proc.returncode == 1
     assert "config error: training.epochs: 0 is less than the minimum of 1" in proc.stderr.splitlines()

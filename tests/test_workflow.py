@@ -25,15 +25,15 @@ def workdir(reference_run, tmp_path_factory):
 
 
 def test_every_output_exists(workdir):
-    for name in FIGURES + ["results/table1.csv", "results/networks/seed3/weights.h5",
-                           "results/networks/seed3/change_scale_summary.csv"]:
+    for name in FIGURES + ["results/table1.csv", "results/networks/mnist/seed3/weights.h5",
+                           "results/networks/mnist/seed3/change_scale_summary.csv"]:
         assert (workdir / name).stat().st_size > 0, name
 
 
 def test_every_rule_ran(workdir):
     logs = {p.parts[len(workdir.parts) + 1] if p.parent != workdir / "logs" else p.stem
             for p in (workdir / "logs").rglob("*.log")}
-    for rule in ("prepare_mnist", "train_network", "change_scale", "change_scale_summary", "experiments",
+    for rule in ("prepare_data", "train_network", "change_scale", "change_scale_summary", "experiments",
                  "aggregate", "table1", "figures"):
         assert rule in logs, rule
 
@@ -58,7 +58,7 @@ def test_second_run_has_nothing_to_do(workdir):
 def test_change_scale_setting_reruns_change_scale_and_figures_not_training(workdir, tmp_path):
     config = variant_config(tmp_path, "ref1.yaml", lambda c: c["change_scale"].update(reference_epoch=1))
     jobs = planned_jobs(workdir, config)
-    assert "train_network" not in jobs and "prepare_mnist" not in jobs
+    assert "train_network" not in jobs and "prepare_data" not in jobs
     assert jobs["change_scale"] == 1
     assert jobs["figure1"] == 1 and jobs["figure2_3"] == 2 and jobs["experiment_figure"] >= 2
 
@@ -76,47 +76,82 @@ def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_
     assert sorted(summary["value"].unique()) == [0, 25, 50]
 
 
-def test_a_second_seed_runs_only_its_jobs_and_aggregates_over_seeds(workdir, tmp_path):
-    """Seeds are a wildcard: adding one trains one network and runs its jobs, then every
-    aggregate has one row per scope and value with both seeds' spread recorded."""
-    config = variant_config(tmp_path, "two_seeds.yaml", lambda c: c["training"].update(seeds=[3, 4]))
+def two_by_two(config):
+    """Two seeds on both datasets; a smaller pruning comparison keeps the test's run short."""
+    config["training"].update(seeds=[3, 4])
+    config["data"]["datasets"] = ["mnist", "fashion_mnist"]
+    config["pruning"].update(criteria=["change_scale", "magnitude"], allocations=["layer"],
+                             retraining=["none", "finetune"])
+
+
+def test_seeds_and_datasets_run_only_their_jobs_and_aggregate_per_dataset(workdir, tmp_path):
+    """Seeds and datasets are wildcards: adding a seed and Fashion-MNIST trains three networks
+    and runs only their jobs; every aggregate then has one row per dataset, scope and value,
+    with both seeds' spread recorded, and the figures draw both datasets."""
+    config = variant_config(tmp_path, "two_by_two.yaml", two_by_two)
     jobs = planned_jobs(workdir, config)
-    assert jobs["train_network"] == 1 and jobs["change_scale"] == 1 and jobs["disturb"] == 9, jobs
-    assert "prepare_mnist" not in jobs and "figure1" not in jobs, jobs  # Figures 1-3 draw the first seed
-    targets = ["results/table1.csv", "results/figures/figure4.png", "results/figures/figure7.png",
-               *(f"results/experiments/{name}.csv" for name in ("reset_biases", "shuffle_weights", "final_model"))]
-    snakemake(workdir, "--cores", "2", *targets, configfile=config)
+    assert jobs["prepare_data"] == 1 and jobs["train_network"] == 3 and jobs["change_scale"] == 3, jobs
+    assert jobs["disturb"] == 27 and jobs["prune"] == 12, jobs  # MNIST seed 3's jobs are reused
+    assert "figure1" not in jobs, jobs  # Figures 1-3 draw the first dataset's first seed
+    snakemake(workdir, "--cores", "2", configfile=config)
+    assert (workdir / "resources/fashion_mnist.npz").is_file()
+    datasets = ["mnist", "fashion_mnist"]
     table = pd.read_csv(workdir / "results/table1.csv", dtype={"scope": str})
-    assert table["scope"].tolist() == ["0", "1", "2", "all"] and (table["n_seeds"] == 2).all()
-    assert (table["n"] == 8).all() and (table["seed_std_accuracy"] >= 0).all()
-    for name, per_value in (("reset_biases", 4), ("shuffle_weights", 4), ("final_model", 1)):
+    assert list(zip(table["dataset"], table["scope"])) == [(d, s) for d in datasets for s in ("0", "1", "2", "all")]
+    assert (table["n_seeds"] == 2).all() and (table["n"] == 8).all() and (table["seed_std_accuracy"] >= 0).all()
+    for dataset, group in table.groupby("dataset"):
+        metrics = [json.loads((workdir / f"results/networks/{dataset}/seed{s}/training.json").read_text())
+                   for s in (3, 4)]
+        assert {m["dataset"] for m in metrics} == {dataset}
+        assert np.allclose(group["undisturbed_accuracy"], np.mean([m["test_accuracy"] for m in metrics]))
+    # Two different tasks: the networks differ, and so do their accuracies.
+    undisturbed = table.groupby("dataset")["undisturbed_accuracy"].first()
+    assert abs(undisturbed["mnist"] - undisturbed["fashion_mnist"]) > 0.005, undisturbed
+    for name, per_value in (("reset_biases", 4), ("shuffle_weights", 4), ("reset_weights", 8), ("final_model", 1)):
         summary = pd.read_csv(workdir / f"results/experiments/{name}.csv", dtype={"scope": str})
-        assert len(summary) == per_value * summary["value"].nunique(), name
-        assert not summary.duplicated(["scope", "value"]).any(), name
+        assert summary["dataset"].unique().tolist() == datasets, name  # config order
+        assert len(summary) == 2 * per_value * summary["value"].nunique(), name
+        assert not summary.duplicated(["dataset", "scope", "value"] + (["reset_upper"] if name == "reset_weights"
+                                                                         else [])).any(), name
         assert (summary["n_seeds"] == 2).all(), name
-        jobs_tables = [pd.read_csv(p) for p in (workdir / "results/networks").glob(f"seed*/experiments/{name}/*.csv")]
-        per_seed = pd.concat(jobs_tables).astype({"scope": str}).groupby(["scope", "value", "network_seed"])["accuracy"]
-        means = per_seed.mean().groupby(["scope", "value"])
-        merged = summary.set_index(["scope", "value"])
+        values = set(summary["value"])  # (an earlier test added a threshold to MNIST seed 3 only)
+        jobs_tables = [pd.read_csv(p) for p in (workdir / "results/networks").glob(f"*/seed*/experiments/{name}/*.csv")
+                       if float(p.stem) in values]
+        assert len(jobs_tables) == 4 * len(values), name
+        keys = ["dataset", "scope", "value"] + (["reset_upper"] if name == "reset_weights" else [])
+        per_seed = pd.concat(jobs_tables).astype({"scope": str}).groupby(keys + ["network_seed"])["accuracy"]
+        means = per_seed.mean().groupby(keys)
+        merged = summary.set_index(keys)
         assert np.allclose(merged["seed_mean_accuracy"], means.mean().reindex(merged.index)), name
         assert np.allclose(merged["seed_std_accuracy"], means.std(ddof=0).reindex(merged.index)), name
+    curve = pd.read_csv(workdir / "results/pruning/curves.csv")
+    assert curve["dataset"].unique().tolist() == datasets and (curve["n_seeds"] == 2).all()
+    assert len(curve) == 2 * 2 * 1 * 2 * 2  # datasets x criteria x allocations x retraining x compressions
+    points = pd.read_csv(workdir / "results/pruning/operating_points.csv")
+    assert not points.duplicated(["dataset", "criterion", "allocation", "retraining"]).any() and len(points) == 8
+    for figure in ("figure4", "figure5", "figure6", "figure7", "pruning"):
+        assert (workdir / f"results/figures/{figure}.png").stat().st_size > 0
+    assert planned_jobs(workdir, config) == {}
 
 
 def test_table1_target_builds_only_what_it_needs(tmp_path):
     jobs = planned_jobs(tmp_path, SMALL, "results/table1.csv")
-    assert jobs == {"prepare_mnist": 1, "train_network": 1, "change_scale": 1, "disturb": 1, "table1": 1}
+    assert jobs == {"prepare_data": 1, "train_network": 1, "change_scale": 1, "disturb": 1, "table1": 1}
+    # Another dataset's Table 1 rows come from its own network: nothing is shared but the code.
+    config = variant_config(tmp_path, "fashion.yaml", lambda c: c["data"].update(datasets=["fashion_mnist"]))
+    assert planned_jobs(tmp_path, config, "results/table1.csv") == jobs
 
 
 def test_output_cache_shares_data_and_networks(tmp_path, monkeypatch):
     monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache").mkdir()
-    target = "results/networks/seed3/weights.h5"
+    target = "results/networks/mnist/seed3/weights.h5"
     snakemake(tmp_path / "first", "--cores", "2", target, "--cache")
     second = snakemake(tmp_path / "second", "--cores", "2", target, "--cache")
     text = second.stdout + second.stderr
     assert f"Symlinking output file {target} from cache" in text
     assert "Symlinking output file resources/mnist.npz from cache" in text
-    log = tmp_path / "second/logs/train_network/seed3.log"
+    log = tmp_path / "second/logs/train_network/mnist/seed3.log"
     assert not log.exists() or log.stat().st_size == 0  # training did not run there
 
 

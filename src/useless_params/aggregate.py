@@ -26,6 +26,7 @@ class JobTableSpec:
     """What one per-job CSV must hold: the experiment's columns and one row per scope, level and repeat."""
 
     experiment: str
+    dataset: str
     seed: int
     value: float
     repeats: int
@@ -54,6 +55,8 @@ def check_job_table(frame: pd.DataFrame, path: str | os.PathLike, spec: JobTable
         raise fail(f"{len(frame)} rows, expected {expected}")
     if not (frame["experiment"].astype(str) == entry.name).all():
         raise fail(f"holds rows of another experiment than {entry.name}")
+    if not (frame["dataset"].astype(str) == spec.dataset).all():
+        raise fail(f"dataset is not {spec.dataset} in every row (the path says {spec.dataset})")
     seeds = pd.to_numeric(frame["network_seed"], errors="coerce")
     if not (seeds == spec.seed).all():
         raise fail(f"network_seed is not {spec.seed} in every row (the file name says seed {spec.seed})")
@@ -97,10 +100,16 @@ def _scope_key(scope: pd.Series) -> pd.Series:
     return scope.map(lambda s: 10**9 if s == SCOPE_ORDER_LAST else int(s))
 
 
+def _appearance_key(column: pd.Series) -> pd.Series:
+    """Values in the order they first appear (datasets in config order, not alphabetical)."""
+    order = {value: index for index, value in enumerate(pd.unique(column))}
+    return column.map(order)
+
+
 def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and n of accuracy per (experiment, scope, value[, reset_upper])."""
+    """Mean, std and n of accuracy per (dataset, experiment, scope, value[, reset_upper])."""
     jobs = jobs.astype({"scope": str})
-    keys = ["experiment", "scope", "value"] + (["reset_upper"] if "reset_upper" in jobs else [])
+    keys = ["dataset", "experiment", "scope", "value"] + (["reset_upper"] if "reset_upper" in jobs else [])
     grouped = jobs.groupby(keys, sort=False)
     out = grouped.agg(
         mean_accuracy=("accuracy", "mean"),
@@ -118,8 +127,8 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     over_seeds = per_seed.groupby(keys, sort=False)["accuracy"].agg(
         seed_mean_accuracy="mean", seed_std_accuracy=lambda a: a.std(ddof=0)).reset_index()
     out = out.merge(over_seeds, on=keys, how="left", validate="one_to_one")
-    order = [k for k in keys if k != "scope"]
-    out = out.sort_values(by=order[:1] + ["scope"] + order[1:], key=lambda c: _scope_key(c) if c.name == "scope" else c)
+    sort_keys = {"dataset": _appearance_key, "scope": _scope_key}
+    out = out.sort_values(by=keys, key=lambda c: sort_keys.get(c.name, lambda same: same)(c), kind="stable")
     return out.reset_index(drop=True)
 
 
@@ -138,10 +147,15 @@ def read_test_accuracy_history(path: str | os.PathLike) -> list[float]:
     return values.tolist()
 
 
-def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.DataFrame:
-    """One row per scope: accuracy after shuffling biases, and the undisturbed accuracy."""
-    undisturbed = []
-    for path in metrics_paths:
+def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike],
+           networks: list[tuple[str, int]] | None = None) -> pd.DataFrame:
+    """One row per dataset and scope: accuracy after shuffling biases, and the undisturbed
+    accuracy (the mean over that dataset's networks; ``networks[i]`` is the (dataset, seed)
+    of ``metrics_paths[i]``, by default every network of the jobs' single dataset)."""
+    if networks is None:
+        networks = [(jobs["dataset"].iloc[0], None)] * len(metrics_paths)
+    undisturbed: dict[str, list[float]] = {}
+    for path, (dataset, _) in zip(metrics_paths, networks, strict=True):
         try:
             with open(path) as handle:
                 accuracy = float(json.load(handle)["test_accuracy"])
@@ -149,11 +163,14 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike]) -> pd.Dat
             raise InputError(f"{path}: no readable test_accuracy ({exc!r}); {REBUILD}") from exc
         if not 0 <= accuracy <= 1:
             raise InputError(f"{path}: test_accuracy {accuracy} is not in [0, 1]; {REBUILD}")
-        undisturbed.append(accuracy)
+        undisturbed.setdefault(dataset, []).append(accuracy)
     summary = summarise(jobs)
-    table = summary[["scope", "mean_accuracy", "std_accuracy", "n", "n_seeds", "seed_mean_accuracy",
+    missing = sorted(set(summary["dataset"]) - set(undisturbed))
+    if missing:
+        raise InputError(f"no training metrics for dataset(s) {', '.join(missing)}")
+    table = summary[["dataset", "scope", "mean_accuracy", "std_accuracy", "n", "n_seeds", "seed_mean_accuracy",
                      "seed_std_accuracy"]].copy()
-    table["undisturbed_accuracy"] = sum(undisturbed) / len(undisturbed)
+    table["undisturbed_accuracy"] = table["dataset"].map(lambda d: sum(undisturbed[d]) / len(undisturbed[d]))
     table["difference"] = table["mean_accuracy"] - table["undisturbed_accuracy"]
     return table
 

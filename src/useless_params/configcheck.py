@@ -214,12 +214,7 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     # .nan passes every bound of the schema and .inf would name files 'inf.csv'.
     _check_finite(config, [])
     data, training = config["data"], config["training"]
-    if data["source"] == "file":
-        if not data["path"]:
-            raise InputError("data.path: source 'file' needs a path to an .npz file")
-        if not os.path.isfile(data["path"]):
-            raise InputError(f"data.path: no such file {data['path']!r} "
-                             f"(relative paths start at the working directory {os.getcwd()})")
+    _check_datasets(data)
     if training["validation_split"] > 0:  # the held-out part is ceil(n * split) >= 1 images
         n_train = data["train_size"] or 60000
         n_fit = math.floor(n_train * (1.0 - training["validation_split"]))  # where Keras cuts
@@ -231,3 +226,24 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     if reference >= training["epochs"]:
         raise InputError(f"change_scale.reference_epoch: {reference} must be below training.epochs "
                          f"({training['epochs']}), the final epoch it is compared with")
+
+
+def _check_datasets(data: dict) -> None:
+    """Every listed dataset is registered, and a ``file`` source names an existing file or directory."""
+    from .data import dataset
+
+    for index, name in enumerate(data["datasets"]):
+        try:
+            entry = dataset(name)
+        except InputError as exc:
+            raise InputError(f"data.datasets[{index}]: {exc}") from None
+        section = data[name]
+        if section["source"] != "file":
+            continue
+        wanted = "a directory of the four IDX .gz files" if entry.file_layout == "idx" else "an .npz file"
+        exists = os.path.isdir if entry.file_layout == "idx" else os.path.isfile
+        if not section["path"]:
+            raise InputError(f"data.{name}.path: source 'file' needs a path to {wanted}")
+        if not exists(section["path"]):
+            raise InputError(f"data.{name}.path: no such {wanted.split(' of ')[0].removeprefix('an ').removeprefix('a ')} "
+                             f"{section['path']!r} (relative paths start at the working directory {os.getcwd()})")

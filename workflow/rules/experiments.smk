@@ -12,11 +12,11 @@ rule disturb:
     input:
         store=rules.train_network.output.store,
         scales=rules.change_scale.output.scales,
-        data=rules.prepare_mnist.output.data,
+        data=rules.prepare_data.output.data,
     output:
-        table="results/networks/seed{seed}/experiments/{experiment}/{value}.csv",
+        table="results/networks/{dataset}/seed{seed}/experiments/{experiment}/{value}.csv",
     log:
-        "logs/experiments/seed{seed}/{experiment}/{value}.log",
+        "logs/experiments/{dataset}/seed{seed}/{experiment}/{value}.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -34,7 +34,7 @@ rule disturb:
 
 
 rule aggregate_experiment:
-    """Mean, std and n of accuracy per scope and grid value, over repeats and seeds."""
+    """Mean, std and n of accuracy per dataset, scope and grid value, over repeats and seeds."""
     input:
         jobs=experiment_jobs,
     output:
@@ -60,10 +60,10 @@ rule aggregate_experiment:
 
 
 rule table1:
-    """Table 1: accuracy after shuffling biases, with the undisturbed accuracy."""
+    """Table 1: accuracy after shuffling biases, with the undisturbed accuracy, per dataset."""
     input:
         jobs=experiment_tables(table_entries("table1")),
-        metrics=expand(rules.train_network.output.metrics, seed=SEEDS),
+        metrics=per_network(rules.train_network.output.metrics),
     output:
         table=report(
             "results/table1.csv",
@@ -81,5 +81,7 @@ rule table1:
         runtime=5,
     params:
         specs=job_specs(table_entries("table1")),
+        # (dataset, seed) of each metrics file, in order.
+        networks=networks(),
     script:
         "../../scripts/table1.py"

@@ -1,5 +1,6 @@
-# Stage 5: the article's figures (PNG and PDF). Figures 1-3 show the first network seed;
-# each experiment figure (the registry's `figure`, `plot`) pools every seed.
+# Stage 5: the article's figures (PNG and PDF). Figures 1-3 show the first dataset's first
+# network seed; each experiment figure (the registry's `figure`, `plot`) pools every seed and
+# draws one row of panels (Figure 7: one line) per dataset.
 
 
 localrules:
@@ -11,7 +12,7 @@ localrules:
 rule figure1:
     """Figure 1: weight and bias densities per layer, before and after training."""
     input:
-        store=first_seed(rules.train_network.output.store),
+        store=first_network(rules.train_network.output.store),
     output:
         png=report(
             "results/figures/figure1.png",
@@ -37,7 +38,7 @@ rule figure1:
 rule figure2_3:
     """Figure 2 (change densities) and Figure 3 (relative change box plots)."""
     input:
-        scales=first_seed(rules.change_scale.output.scales),
+        scales=first_network(rules.change_scale.output.scales),
     output:
         png=report(
             "results/figures/figure{n}.png",

@@ -1,4 +1,4 @@
-# Stage 6 (beyond the article): prune every trained network by each criterion and
+# Stage 6 (beyond the article): prune every trained network (dataset x seed) by each criterion and
 # allocation at every compression ratio, retrain or not, and compare
 # (src/useless_params/pruning.py registers criteria, allocations and retraining modes).
 
@@ -13,11 +13,11 @@ rule prune:
     """One criterion, allocation, retraining mode and draw at every compression ratio."""
     input:
         store=rules.train_network.output.store,
-        data=rules.prepare_mnist.output.data,
+        data=rules.prepare_data.output.data,
     output:
-        table="results/networks/seed{seed}/pruning/{retraining}/{allocation}/{criterion}/draw{draw}.csv",
+        table="results/networks/{dataset}/seed{seed}/pruning/{retraining}/{allocation}/{criterion}/draw{draw}.csv",
     log:
-        "logs/pruning/seed{seed}/{retraining}/{allocation}/{criterion}/draw{draw}.log",
+        "logs/pruning/{dataset}/seed{seed}/{retraining}/{allocation}/{criterion}/draw{draw}.log",
     wildcard_constraints:
         retraining="|".join(RETRAINING),
         allocation="|".join(ALLOCATIONS),
@@ -45,7 +45,7 @@ rule pruning_summary:
     """Every pruning job in one tidy table; accuracy per compression; best operating points."""
     input:
         jobs=pruning_tables(),
-        histories=expand(rules.train_network.output.history, seed=SEEDS),
+        histories=per_network(rules.train_network.output.history),
     output:
         jobs=report(
             "results/pruning/pruning.csv",
@@ -72,7 +72,8 @@ rule pruning_summary:
         runtime=5,
     params:
         rows_per_job=len(PRUNING_CFG["compression"]),
-        seeds=SEEDS,
+        # (dataset, seed) of each history, in order.
+        networks=networks(),
     script:
         "../../scripts/pruning_summary.py"
 

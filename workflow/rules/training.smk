@@ -4,13 +4,13 @@
 rule train_network:
     """Train the MLP; write the weight store, the history and the final test accuracy."""
     input:
-        data=rules.prepare_mnist.output.data,
+        data=rules.prepare_data.output.data,
     output:
-        store="results/networks/seed{seed}/weights.h5",
-        history="results/networks/seed{seed}/history.csv",
-        metrics="results/networks/seed{seed}/training.json",
+        store="results/networks/{dataset}/seed{seed}/weights.h5",
+        history="results/networks/{dataset}/seed{seed}/history.csv",
+        metrics="results/networks/{dataset}/seed{seed}/training.json",
     log:
-        "logs/train_network/seed{seed}.log",
+        "logs/train_network/{dataset}/seed{seed}.log",
     cache: True
     conda:
         "../../envs/training.yaml"
