@@ -165,3 +165,15 @@ def test_fashion_mnist_from_debian_package(tmp_path):
     assert np.bincount(arrays["y_train"]).tolist() == [6000] * 10
     assert np.bincount(arrays["y_test"]).tolist() == [1000] * 10
     assert arrays["y_train"][0] == 9 and arrays["x_train"].max() == 255
+
+
+def test_missing_debian_tools_say_which_sources_remain(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get here
+    with pytest.raises(InputError, match="'apt-get' not found: the source debian needs Debian or Ubuntu; "
+                                         "use source keras or file instead"):
+        data.extract_debian_package("dataset-fashion-mnist", tmp_path / "scratch")
+
+
+def test_unknown_debian_package_fails_with_the_command(tmp_path):
+    with pytest.raises(InputError, match=r"'apt-get download no-such-package-here' failed \(exit \d+\)"):
+        data.extract_debian_package("no-such-package-here", tmp_path)

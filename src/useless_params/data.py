@@ -157,25 +157,28 @@ def arrays_from_idx_dir(directory: str | os.PathLike, sha256: dict[str, str], ke
     return arrays
 
 
+def _run_tool(cmd: list[str], cwd: Path) -> None:
+    """Run one packaging tool, its output to the job's log; a failure is one ``InputError``."""
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise InputError(f"'{cmd[0]}' not found: the source debian needs Debian or Ubuntu; "
+                         f"use source keras or file instead") from exc
+    print(proc.stdout, proc.stderr, sep="\n", flush=True)
+    if proc.returncode != 0:
+        raise InputError(f"'{' '.join(cmd)}' failed (exit {proc.returncode}); see the log above")
+
+
 def extract_debian_package(package: str, dest: str | os.PathLike) -> Path:
     """``apt-get download`` one package into ``dest`` and unpack it there with ``dpkg-deb -x``
     (neither needs root); return the unpacked root. Debian and Ubuntu only."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    for cmd in (["apt-get", "download", package], None):
-        if cmd is None:
-            debs = sorted(dest.glob("*.deb"))
-            if not debs:
-                raise InputError(f"{dest}: 'apt-get download {package}' left no .deb file")
-            cmd = ["dpkg-deb", "-x", str(debs[-1]), str(dest / "root")]
-        try:
-            proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True)
-        except FileNotFoundError as exc:
-            raise InputError(f"'{cmd[0]}' not found: the source debian needs Debian or Ubuntu; "
-                             f"use source keras or file instead") from exc
-        print(proc.stdout, proc.stderr, sep="\n", flush=True)
-        if proc.returncode != 0:
-            raise InputError(f"'{' '.join(cmd)}' failed (exit {proc.returncode}); see the log above")
+    _run_tool(["apt-get", "download", package], dest)
+    debs = sorted(dest.glob("*.deb"))
+    if not debs:
+        raise InputError(f"{dest}: 'apt-get download {package}' left no .deb file")
+    _run_tool(["dpkg-deb", "-x", str(debs[-1]), str(dest / "root")], dest)
     return dest / "root"
 
 
