@@ -61,7 +61,7 @@ def job_error(proc: subprocess.CompletedProcess) -> str:
 # and leaves no output of the failed job behind.
 
 def test_data_checksum_mismatch_names_the_wheel(mnist_wheel, tmp_path):
-    config = variant(tmp_path, lambda c: c["data"].update(pypi_requirement=str(mnist_wheel), sha256="0" * 64))
+    config = variant(tmp_path, lambda c: c["data"].update(mnist={"pypi_requirement": str(mnist_wheel), "sha256": "0" * 64}))
     proc = snakemake(tmp_path / "run", "--cores", "1", "resources/mnist.npz", configfile=config, check=False)
     message = job_error(proc)
     assert f"{mnist_wheel.name}:mnist/data/mnist.pkl.gz: SHA-256" in message
@@ -96,10 +96,28 @@ def _wrong_dtype(path):
 def test_data_file_with_wrong_arrays_names_the_file(tmp_path, damage):
     npz = tmp_path / "mine.npz"
     problem = damage(npz)
-    config = variant(tmp_path, lambda c: c["data"].update(source="file", path=str(npz)))
+    config = variant(tmp_path, lambda c: c["data"].update(mnist={"source": "file", "path": str(npz)}))
     proc = snakemake(tmp_path / "run", "--cores", "1", "resources/mnist.npz", configfile=config, check=False)
     assert job_error(proc) == f"error: {npz}: {problem}"
     assert not (tmp_path / "run/resources/mnist.npz").exists() and not leftovers(tmp_path / "run")
+
+
+def test_foreign_fashion_mnist_file_names_the_file_and_the_checksum_key(tmp_path):
+    """Source file for Fashion-MNIST: an IDX directory whose files are not Zalando's is refused."""
+    import gzip
+
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (idx / name).write_bytes(gzip.compress(b"not the real data"))
+    config = variant(tmp_path, lambda c: c["data"].update(datasets=["fashion_mnist"],
+                                                          fashion_mnist={"source": "file", "path": str(idx)}))
+    proc = snakemake(tmp_path / "run", "--cores", "1", "resources/fashion_mnist.npz", configfile=config, check=False)
+    message = job_error(proc)
+    assert message.startswith(f"error: {idx}/train-images-idx3-ubyte.gz: SHA-256 "), message
+    assert "does not match data.fashion_mnist.sha256.train-images-idx3-ubyte.gz b0564c3e" in message
+    assert not (tmp_path / "run/resources/fashion_mnist.npz").exists() and not leftovers(tmp_path / "run")
 
 
 def _prepared(workdir: Path, files: dict[str, bytes]) -> None:
