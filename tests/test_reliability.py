@@ -396,7 +396,7 @@ def _other_value(text: str) -> str:
 def _impossible_accuracy(text: str) -> str:
     lines = text.splitlines()
     fields = lines[3].split(",")
-    fields[5] = "1.5"  # the accuracy column
+    fields[lines[0].split(",").index("accuracy")] = "1.5"
     lines[3] = ",".join(fields)
     return "\n".join(lines) + "\n"
 
@@ -407,7 +407,9 @@ def _impossible_accuracy(text: str) -> str:
     (_other_value, f"error: {JOB}: value is not 50 in every row (the file name says 50)"),
     (_impossible_accuracy, f"error: {JOB}: 1 accuracies are not numbers in [0, 1]"),
     (lambda text: text.replace("shuffle_weights,3,", "shuffle_weights,4,"), f"error: {JOB}: network_seed is not 3"),
-], ids=["text", "half-the-rows", "wrong-value", "accuracy-1.5", "wrong-seed"])
+    (lambda text: text.replace("\nmnist,", "\nfashion_mnist,"),
+     f"error: {JOB}: dataset is not mnist in every row (the path says mnist)"),
+], ids=["text", "half-the-rows", "wrong-value", "accuracy-1.5", "wrong-seed", "wrong-dataset"])
 def test_damaged_job_table_stops_the_aggregation(reference_run, tmp_path, damage, message):
     """Exit status 1, one line naming the file and the problem, and no aggregate left behind."""
     workdir = _copy_of(reference_run, tmp_path)
