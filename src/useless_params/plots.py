@@ -33,13 +33,10 @@ def _scope_factor(scopes: pd.Series) -> pd.Categorical:
 def _with_dataset_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """``frame`` with a ``dataset_title`` factor (config order), and whether it holds several
     datasets (then each figure draws one row of panels per dataset)."""
-    names = list(pd.unique(frame["dataset"])) if "dataset" in frame else ["mnist"]
-    titles = [dataset_entry(n).title for n in names]
+    titles = {name: dataset_entry(name).title for name in pd.unique(frame["dataset"])}
     frame = frame.copy()
-    frame["dataset_title"] = pd.Categorical(
-        frame["dataset"].map(lambda n: dataset_entry(n).title) if "dataset" in frame else titles[0],
-        categories=titles)
-    return frame, len(names) > 1
+    frame["dataset_title"] = pd.Categorical(frame["dataset"].map(titles), categories=list(titles.values()))
+    return frame, len(titles) > 1
 
 
 def _panels(several_datasets: bool, ncol: int = 2) -> p9.facet:
