@@ -203,8 +203,11 @@ class SgeCluster:
         queue = []
         for line in self.run("qconf", "-sq").stdout.splitlines():  # the template queue
             key = line.split()[0] if line.split() else ""
+            # load_thresholds NONE: the template's np_load_avg=1.75 puts the only queue in alarm
+            # state ("a", no jobs) whenever the test machine is busy, e.g. a load of 5 on 2 cores.
             values = {"qname": "all.q", "hostlist": "@allhosts", "slots": str(os.cpu_count() or 1),
-                      "pe_list": "smp", "shell": "/bin/bash", "shell_start_mode": "unix_behavior"}
+                      "pe_list": "smp", "shell": "/bin/bash", "shell_start_mode": "unix_behavior",
+                      "load_thresholds": "NONE"}
             queue.append(f"{key} {values[key]}" if key in values else line)
         self._conf("-Aq", "queue", "\n".join(queue) + "\n")
 
