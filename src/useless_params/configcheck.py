@@ -240,10 +240,12 @@ def _check_datasets(data: dict) -> None:
         section = data[name]
         if section["source"] != "file":
             continue
-        wanted = "a directory of the four IDX .gz files" if entry.file_layout == "idx" else "an .npz file"
-        exists = os.path.isdir if entry.file_layout == "idx" else os.path.isfile
+        if entry.file_layout == "idx":
+            kind, wanted, exists = "directory", "a directory of the four IDX .gz files", os.path.isdir
+        else:
+            kind, wanted, exists = ".npz file", "an .npz file", os.path.isfile
         if not section["path"]:
             raise InputError(f"data.{name}.path: source 'file' needs a path to {wanted}")
         if not exists(section["path"]):
-            raise InputError(f"data.{name}.path: no such {wanted.split(' of ')[0].removeprefix('an ').removeprefix('a ')} "
-                             f"{section['path']!r} (relative paths start at the working directory {os.getcwd()})")
+            raise InputError(f"data.{name}.path: no such {kind} {section['path']!r} "
+                             f"(relative paths start at the working directory {os.getcwd()})")
