@@ -110,8 +110,8 @@ def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals, batch_m
     article's method). Weight disturbances select c <= 50, mid-grid."""
     import keras
 
+    from keras_reference import model_from_network
     from previous_evaluator import PreviousEvaluator
-    from useless_params.training import model_from_network
 
     evaluator = Evaluator(network, x, y, batch_memory_mb)
     previous = PreviousEvaluator(network, x, y)
@@ -157,7 +157,7 @@ def bench_evaluator(network, scales, x, y, counts, repeats, keras_evals, batch_m
 def bench_job_phases(network_dir: Path, x, y, config: dict) -> dict:
     """Where one evaluation job's time goes (shuffle_weights at T = 50, in process): reading its
     inputs, the evaluator's cache, building the disturbed stacks, evaluating them."""
-    from useless_params.experiments import Job
+    from useless_params.disturbance_job import Job
 
     exp = config["experiments"]
     start = time.perf_counter()
@@ -178,7 +178,8 @@ def bench_job_phases(network_dir: Path, x, y, config: dict) -> dict:
             evaluating.append(time.perf_counter() - started)
 
     evaluator.accuracy = timed
-    job = Job(evaluator, scales, exp["repeats"], exp["seed"], config["training"]["seeds"][0])
+    job = Job(evaluator, scales, exp["repeats"], exp["seed"], config["training"]["seeds"][0],
+              config["data"].get("datasets", ["mnist"])[0])
     start = time.perf_counter()
     job.rows("shuffle_weights", BENCH_THRESHOLD)
     total = time.perf_counter() - start
@@ -191,7 +192,7 @@ def count_delta_differences(network_dir: Path, x, y, config: dict, every: int) -
     the evaluator's delta path and once dense: how many predictions' correctness differs (float32
     summation order can flip an arg-max tie). Counted from accuracies, so a flip one way and one
     the other way in the same repeat cancel: a lower bound on flipped images."""
-    from useless_params.experiments import Job
+    from useless_params.disturbance_job import Job
 
     exp = config["experiments"]
     network = WeightStore(network_dir / "weights.h5").network(-1)
@@ -207,8 +208,9 @@ def count_delta_differences(network_dir: Path, x, y, config: dict, every: int) -
             continue
         for value in entry.grid(exp)[::every]:
             levels = entry.levels(exp) or None
-            a = Job(fast, scales, exp["repeats"], seed, network_seed).rows(entry.name, value, levels)[1]
-            b = Job(dense, scales, exp["repeats"], seed, network_seed).rows(entry.name, value, levels)[1]
+            dataset = config["data"].get("datasets", ["mnist"])[0]
+            a = Job(fast, scales, exp["repeats"], seed, network_seed, dataset).rows(entry.name, value, levels)[1]
+            b = Job(dense, scales, exp["repeats"], seed, network_seed, dataset).rows(entry.name, value, levels)[1]
             for row_a, row_b in zip(a, b):
                 images = round(abs(row_a["accuracy"] - row_b["accuracy"]) * len(y))
                 differing += images
@@ -243,7 +245,9 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
     weights of every kernel masked, as fine-tuning a 2x-pruned network does)."""
     import keras
 
+    import keras_reference
     from useless_params import training
+    from useless_params.model import Architecture
 
     cfg = dict(config["training"], epochs=epochs)
     sizes = config["data"]
@@ -252,7 +256,10 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
     x_test = data.model_inputs(arrays["x_test"], sizes["test_size"])
     y_test = data.labels(arrays["y_test"], sizes["test_size"])
     seed, threads = config["training"]["seeds"][0], cfg["threads"]
-    args = (x, y, x_test, y_test, config["network"], cfg)
+    entry = data.dataset(config["data"].get("datasets", ["mnist"])[0])
+    architecture = Architecture.from_config(config["network"], entry.n_features, entry.n_classes)
+    args = (x, y, x_test, y_test, architecture, cfg)
+    keras_args = (x, y, x_test, y_test, config["network"], cfg)
 
     def measured(summary, history):
         return {"seconds_per_epoch": summary["seconds_per_epoch"], "test_accuracy": float(history["test_accuracy"][-1]),
@@ -262,17 +269,17 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
     _, _, history, summary = training.train(*args, seed=seed, threads=threads)
     ours = measured(summary, history)
     rng = np.random.default_rng(0)
-    sizes_ = [x.shape[1], *config["network"]["hidden_layers"], 10]
-    masks = [rng.random((a, b)) < 0.5 for a, b in zip(sizes_, sizes_[1:])]
+    masks = [rng.random(shape) < 0.5 for shape in architecture.kernel_shapes()]
     _, _, history, summary = training.train(*args, seed=seed, threads=threads, masks=masks)
     masked = measured(summary, history)
-    _, _, history, summary = training.train_keras_fit(*args, seed=seed, threads=threads, steps_per_execution=256)
+    _, _, history, summary = keras_reference.train_keras_fit(*keras_args, seed=seed, threads=threads,
+                                                             steps_per_execution=256)
     previous = measured(summary, history)
 
     # The plain loop: the same model, optimizer and data, model.fit with Keras' defaults.
     training.configure_determinism(seed, threads)
-    model = training.build_model(x.shape[1], config["network"]["hidden_layers"], config["network"]["activation"])
-    model.compile(optimizer=training.make_optimizer(cfg), loss="categorical_crossentropy", metrics=["accuracy"])
+    model = keras_reference.build_model(x.shape[1], config["network"]["hidden_layers"], config["network"]["activation"])
+    model.compile(optimizer=keras_reference.make_optimizer(cfg), loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x, keras.utils.to_categorical(y, 10), epochs=epochs, batch_size=cfg["batch_size"],
               validation_split=cfg["validation_split"], shuffle=cfg["shuffle"], verbose=0)
@@ -390,7 +397,7 @@ def main(argv=None) -> int:
         for needed in (network_dir / "weights.h5", network_dir / "change_scale.h5", data_file):
             if not needed.is_file():
                 sys.exit(f"error: {needed} missing: run `snakemake all` first (or use --tiny)")
-        arrays = data.load_npz(data_file)
+        arrays = data.load_npz(data_file, data.dataset(dataset))
         network = WeightStore(network_dir / "weights.h5").network(-1)
         scales = ChangeScales.load(network_dir / "change_scale.h5")
         x = data.model_inputs(arrays["x_test"], config["data"]["test_size"])

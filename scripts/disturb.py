@@ -10,20 +10,21 @@ def main(smk):
     from useless_params import data
     from useless_params.change_scale import ChangeScales
     from useless_params.evaluator import Evaluator
-    from useless_params.experiments import Job, experiment
+    from useless_params.disturbance_job import Job
+    from useless_params.experiments import experiment
     from useless_params.fileio import write_rows
     from useless_params.store import WeightStore
 
     entry = experiment(smk.wildcards.experiment)
-    value = float(smk.wildcards.value)
-    arrays = data.load_npz(smk.input.data, data.TEST_SET)
+    value = smk.params.value
+    arrays = data.load_npz(smk.input.data, data.dataset(smk.wildcards.dataset), data.TEST_SET)
     network = WeightStore(smk.input.store).network(-1)
     evaluator = Evaluator(
         network,
         data.model_inputs(arrays["x_test"], smk.params.test_size),
         data.labels(arrays["y_test"], smk.params.test_size),
-        # Not a param: the batch size changes memory use, not the numbers, so it reruns nothing.
-        batch_memory_mb=smk.config["experiments"]["batch_memory_mb"],
+        # A resource, not a param: the batch size changes memory use, not the numbers, so it reruns nothing.
+        batch_memory_mb=smk.resources.evaluator_batch_mb,
     )
     job = Job(evaluator, ChangeScales.load(smk.input.scales), smk.params.repeats, smk.params.seed,
               int(smk.wildcards.seed), smk.wildcards.dataset)

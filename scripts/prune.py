@@ -12,24 +12,25 @@ def main(smk):
     from useless_params.store import WeightStore
 
     p, w = smk.params, smk.wildcards
-    crit, mode = pruning.criterion(w.criterion), pruning.retraining(w.retraining)
-    sizes = p.sizes
-    arrays = data.load_npz(smk.input.data)
-    x_test = data.model_inputs(arrays["x_test"], sizes["test_size"])
-    y_test = data.labels(arrays["y_test"], sizes["test_size"])
+    job = pruning.PruningJob(dataset=w.dataset, network_seed=int(w.seed), criterion=pruning.criterion(w.criterion),
+                             allocation=w.allocation, draw=int(w.draw), retraining=pruning.retraining(w.retraining),
+                             seed=p.seed)
+    entry = data.dataset(w.dataset)
+    arrays = data.load_npz(smk.input.data, entry)
+    x_test = data.model_inputs(arrays["x_test"], p.sizes["test_size"])
+    y_test = data.labels(arrays["y_test"], p.sizes["test_size"])
     store = WeightStore(smk.input.store)
     retrain = None
-    if mode.start is not None:
+    if job.retraining.start is not None:
         retrain = pruning.make_retrainer(
-            data.model_inputs(arrays["x_train"], sizes["train_size"]), data.labels(arrays["y_train"], sizes["train_size"]),
-            x_test, y_test, p.network, p.training, threads=smk.threads)
+            data.model_inputs(arrays["x_train"], p.sizes["train_size"]),
+            data.labels(arrays["y_train"], p.sizes["train_size"]),
+            x_test, y_test, store.architecture, p.trainer, threads=smk.threads)
     started = time.perf_counter()
     rows = pruning.job_rows(
-        dataset=w.dataset, network_seed=int(w.seed), crit=crit, allocation=pruning.check_allocation(w.allocation), draw=int(w.draw),
-        mode=mode, compressions=p.compression, initial=store.network(0),
+        job, compressions=p.compression, initial=store.network(0),
         reference=store.network(store.resolve_epoch(p.reference_epoch)), trained=store.network(-1),
-        accuracy=lambda network: forward.accuracy(network, x_test, y_test), seed=p.seed,
-        epochs=p.retrain["epochs"], learning_rate=p.retrain["learning_rate"], retrain=retrain)
+        accuracy=lambda network: forward.accuracy(network, x_test, y_test), settings=p.retrain, retrain=retrain)
     print(f"{w.dataset}/seed{w.seed}/{w.criterion}/{w.allocation}/{w.retraining}/draw{w.draw}: {len(rows)} networks in "
           f"{time.perf_counter() - started:.1f} s")
     write_rows(list(pruning.COLUMNS), rows, smk.output.table)

@@ -8,9 +8,10 @@ def main(smk):
     import pandas as pd
 
     from useless_params import plots
+    from useless_params.pruning.figures import pruning_figure
 
     curve = pd.read_csv(smk.input.curve)
-    plots.save(plots.pruning_figure(curve), smk.output.png, smk.output.pdf, smk.params.dpi)
+    plots.save(pruning_figure(curve), smk.output.png, smk.output.pdf, smk.params.dpi)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

@@ -13,7 +13,7 @@ def main(smk):
     # (dataset, seed) -> the dense network's test accuracy after epoch 0 (not needed: NaN), 1, 2, ...
     dense = {(dataset, seed): [float("nan")] + read_test_accuracy_history(path)
              for (dataset, seed), path in zip(smk.params.networks, smk.input.histories)}
-    curve, points = pruning.summarise(jobs, dense)
+    curve, points = pruning.summarise(jobs, dense, smk.params.retraining)
     write_csv(jobs, smk.output.jobs)
     write_csv(curve, smk.output.curve)
     write_csv(points, smk.output.points)

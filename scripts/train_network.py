@@ -12,33 +12,32 @@ def main(smk):
 
     from useless_params import data, store, training
     from useless_params.fileio import atomic_path, write_csv
+    from useless_params.model import Architecture
 
-    seed, dataset = int(smk.wildcards.seed), smk.wildcards.dataset
+    seed, entry = int(smk.wildcards.seed), data.dataset(smk.wildcards.dataset)
     cfg_data, cfg_net, cfg_train = smk.params.sizes, smk.params.network, smk.params.training
-    arrays = data.load_npz(smk.input.data)
+    arrays = data.load_npz(smk.input.data, entry)
     x_train = data.model_inputs(arrays["x_train"], cfg_data["train_size"])
     y_train = data.labels(arrays["y_train"], cfg_data["train_size"])
     x_test = data.model_inputs(arrays["x_test"], cfg_data["test_size"])
     y_test = data.labels(arrays["y_test"], cfg_data["test_size"])
+    architecture = Architecture.from_config(cfg_net, entry.n_features, entry.n_classes)
 
     started = time.perf_counter()
     kernels, biases, history, summary = training.train(
-        x_train, y_train, x_test, y_test, cfg_net, cfg_train, seed=seed, threads=smk.threads
+        x_train, y_train, x_test, y_test, architecture, cfg_train, seed=seed, threads=smk.threads
     )
     final_accuracy = float(history["test_accuracy"][-1])
-    summary.update(dataset=dataset, seed=seed, test_accuracy=final_accuracy, wall_seconds=time.perf_counter() - started,
-                   n_train=len(y_train), n_test=len(y_test))
+    summary.update(dataset=entry.name, seed=seed, test_accuracy=final_accuracy,
+                   wall_seconds=time.perf_counter() - started, n_train=len(y_train), n_test=len(y_test))
     attrs = {
-        "activation": cfg_net["activation"],
-        "output_activation": "softmax",
-        "layer_sizes": [x_train.shape[1], *cfg_net["hidden_layers"], 10],
         "epochs": cfg_train["epochs"],
-        "dataset": dataset,
+        "dataset": entry.name,
         "seed": seed,
         "final_test_accuracy": final_accuracy,
         "config": {"data": cfg_data, "network": cfg_net, "training": cfg_train},
     }
-    store.write_store(smk.output.store, kernels, biases, history, attrs)
+    store.write_store(smk.output.store, architecture, kernels, biases, history, attrs)
     frame = pd.DataFrame({"epoch": range(1, cfg_train["epochs"] + 1),
                           **{k: v for k, v in history.items() if k != "test_accuracy"},
                           "test_accuracy": history["test_accuracy"][1:]})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from useless_params.change_scale import ChangeScales, change_statistics
-from useless_params.store import Network
+from useless_params.model import Network
 
 
 def test_definition_on_ordinary_values():

@@ -14,7 +14,7 @@ from conftest import SHA256
 
 
 def test_shapes_and_dtypes(mnist):
-    for key, shape in data.EXPECTED_SHAPES.items():
+    for key, shape in data.dataset("mnist").array_shapes().items():
         assert mnist[key].shape == shape
         assert mnist[key].dtype == np.uint8
 
@@ -32,8 +32,8 @@ def test_pixels_are_exact_bytes(mnist):
 
 
 def test_npz_round_trip(mnist, mnist_npz):
-    loaded = data.load_npz(mnist_npz)
-    for key in data.EXPECTED_SHAPES:
+    loaded = data.load_npz(mnist_npz, data.dataset("mnist"))
+    for key in data.ARRAYS:
         np.testing.assert_array_equal(loaded[key], mnist[key])
 
 
@@ -79,7 +79,7 @@ def test_damaged_npz_names_file_and_problem(mnist, tmp_path, change, message):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
     with pytest.raises(InputError, match=message) as info:
-        data.load_npz(path)
+        data.load_npz(path, data.dataset("mnist"))
     assert "bad.npz" in str(info.value)
 
 
@@ -87,7 +87,7 @@ def test_truncated_npz_names_file(mnist_npz, tmp_path):
     path = tmp_path / "truncated.npz"
     path.write_bytes(mnist_npz.read_bytes()[:1000])
     with pytest.raises(InputError, match="truncated.npz"):
-        data.load_npz(path)
+        data.load_npz(path, data.dataset("mnist"))
 
 
 # --- Fashion-MNIST and the dataset registry.
@@ -115,7 +115,7 @@ def idx_dir(tmp_path):
 def test_idx_directory_round_trip(idx_dir):
     directory, sha256, arrays = idx_dir
     loaded = data.prepare("fashion_mnist", {"source": "file", "path": str(directory), "sha256": sha256}, directory)
-    for key in data.EXPECTED_SHAPES:
+    for key in data.ARRAYS:
         np.testing.assert_array_equal(loaded[key], arrays[key])
         assert loaded[key].dtype == np.uint8
 

@@ -1,13 +1,18 @@
 """The numpy evaluator against Keras' model.predict, on trained and disturbed networks."""
 
+import sys
+
 import numpy as np
 import pytest
+from workflow_helpers import REPO
 
 from useless_params import data
 from useless_params.disturb import reset_selected, select, shuffle_selected
 from useless_params.evaluator import Evaluator
+from useless_params.model import Architecture, Network
 from useless_params.seeding import generator
-from useless_params.store import Network
+
+sys.path.insert(0, str(REPO / "benchmarks"))  # keras_reference: the Keras model the article evaluated
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +25,7 @@ def trained(mnist):
     kernels, biases, history, summary = training.train(
         data.model_inputs(mnist["x_train"], 12000), data.labels(mnist["y_train"], 12000),
         data.model_inputs(mnist["x_test"]), data.labels(mnist["y_test"]),
-        {"hidden_layers": [100, 100], "activation": "sigmoid"}, cfg, seed=5, threads=2)
+        Architecture((784, 100, 100, 10), "sigmoid"), cfg, seed=5, threads=2)
     network = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
     x, y = data.model_inputs(mnist["x_test"]), data.labels(mnist["y_test"])
     # The trainer's own test accuracy (numpy forward pass) is Keras' on the same weights.
@@ -29,7 +34,7 @@ def trained(mnist):
 
 
 def keras_predictions(network, x):
-    from useless_params.training import model_from_network
+    from keras_reference import model_from_network
 
     return np.argmax(model_from_network(network).predict(x, batch_size=2000, verbose=0), axis=1)
 

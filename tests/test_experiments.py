@@ -5,9 +5,9 @@ import pytest
 
 from useless_params.change_scale import ChangeScales
 from useless_params.evaluator import Evaluator
-from useless_params.experiments import Job
+from useless_params.disturbance_job import Job
 from useless_params.fileio import write_csv, write_rows
-from useless_params.store import Network
+from useless_params.model import Network
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def job_parts():
 
 def make_job(job_parts, repeats=6):
     network, scales, x, y = job_parts
-    return Job(Evaluator(network, x, y), scales, repeats, seed=9, network_seed=1)
+    return Job(Evaluator(network, x, y), scales, repeats, seed=9, network_seed=1, dataset="mnist")
 
 
 @pytest.mark.parametrize("experiment, value", [("shuffle_biases", 0.0), ("reset_biases", 3.0),

@@ -64,7 +64,9 @@ def test_pruning_figure_rows_per_dataset_and_published_points_only_for_mnist():
                 rows.append({"dataset": dataset, "criterion": "magnitude", "allocation": "layer",
                              "retraining": mode, "epochs": epochs, "compression": compression,
                              "mean_accuracy": 0.9, "std_accuracy": 0.01, "baseline_accuracy": 0.95})
-    plot = plots.pruning_figure(pd.DataFrame(rows))
+    from useless_params.pruning.figures import pruning_figure
+
+    plot = pruning_figure(pd.DataFrame(rows))
     assert facet_rows(plot) == ["MNIST", "Fashion-MNIST"]
     references = [layer.geom.data for layer in plot.layers if isinstance(layer.geom.data, pd.DataFrame)
                   and "label" in layer.geom.data]

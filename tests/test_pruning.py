@@ -5,7 +5,14 @@ import pytest
 
 from useless_params import pruning
 from useless_params.errors import InputError
-from useless_params.store import Network
+from useless_params.model import Network
+from useless_params.pruning import Compression, Mask, prune
+
+
+def masks_at(layer_scores, compression, allocation):
+    """The one-shot step: ``prune`` from the dense mask at ``compression``."""
+    dense = Mask.dense([s.shape for s in layer_scores])
+    return list(prune(layer_scores, dense, Compression(compression), allocation).layers)
 
 # One layer of six weights: initial w and trained w'.
 W0 = np.array([[1.0, -2.0, 0.5], [0.0, 4.0, -1.0]])
@@ -27,7 +34,7 @@ def test_each_criterion_prunes_its_lowest_scores_first(name, expected_order):
     score = pruning.scores(crit, [W0], [W1])[0]
     # Keeping k weights prunes the first 6 - k of the expected order (ties: earlier position first).
     for kept in range(1, 6):
-        mask = pruning.masks_at([score], 6 / kept, "layer")[0].ravel()
+        mask = masks_at([score], 6 / kept, "layer")[0].ravel()
         assert mask.sum() == kept
         assert set(np.flatnonzero(~mask)) == set(expected_order[: 6 - kept]), (name, kept)
 
@@ -37,13 +44,13 @@ def test_infinite_change_scale_is_pruned_last():
     w1 = np.array([[0.3, 1.5, 2.1]])  # c = inf, 50, 5
     score = pruning.scores(pruning.criterion("change_scale"), [w0], [w1])[0]
     assert np.isinf(score[0, 0])
-    mask = pruning.masks_at([score], 3, "layer")[0]
+    mask = masks_at([score], 3, "layer")[0]
     assert mask.tolist() == [[True, False, False]]
 
 
 def test_ties_are_broken_by_position():
     score = np.zeros((2, 3))
-    mask = pruning.masks_at([score], 2, "layer")[0]
+    mask = masks_at([score], 2, "layer")[0]
     assert mask.ravel().tolist() == [False, False, False, True, True, True]  # earlier pruned first
 
 
@@ -61,7 +68,7 @@ def test_exact_kept_counts_at_every_operating_point(compression):
     rng = np.random.default_rng(0)
     layer_scores = [rng.random((784, 100)), rng.random((100, 100)), rng.random((100, 10))]
     for allocation in pruning.ALLOCATIONS:
-        masks = pruning.masks_at(layer_scores, compression, allocation)
+        masks = masks_at(layer_scores, compression, allocation)
         kept = [int(m.sum()) for m in masks]
         if allocation == "layer":
             assert kept == [max(1, round(s.size / compression)) for s in layer_scores]
@@ -72,9 +79,9 @@ def test_exact_kept_counts_at_every_operating_point(compression):
 def test_global_allocation_ranks_over_all_layers():
     small = np.full((2, 2), 1.0)
     large = np.full((2, 2), 5.0)
-    masks = pruning.masks_at([small, large], 2, "global")
+    masks = masks_at([small, large], 2, "global")
     assert [int(m.sum()) for m in masks] == [0, 4]
-    masks = pruning.masks_at([small, large], 2, "layer")
+    masks = masks_at([small, large], 2, "layer")
     assert [int(m.sum()) for m in masks] == [2, 2]
 
 
@@ -82,9 +89,9 @@ def test_unknown_names_and_bad_ratios_are_errors():
     with pytest.raises(InputError, match="unknown pruning criterion 'size'; expected one of change_scale"):
         pruning.criterion("size")
     with pytest.raises(InputError, match="unknown pruning allocation 'row'"):
-        pruning.masks_at([W1], 2, "row")
+        masks_at([W1], 2, "row")
     with pytest.raises(InputError, match="below 1"):
-        pruning.masks_at([W1], 0.5, "layer")
+        masks_at([W1], 0.5, "layer")
 
 
 def _network(rng):
@@ -94,8 +101,8 @@ def _network(rng):
 
 def test_apply_masks_zeroes_exactly_the_pruned_weights_and_keeps_biases():
     network = _network(np.random.default_rng(2))
-    masks = pruning.masks_at([np.abs(k) for k in network.kernels], 4, "layer")
-    pruned = pruning.apply_masks(network, masks)
+    masks = masks_at([np.abs(k) for k in network.kernels], 4, "layer")
+    pruned = Mask(tuple(masks)).apply(network)
     for kernel, pruned_kernel, mask in zip(network.kernels, pruned.kernels, masks):
         assert (pruned_kernel[~mask] == 0).all()
         np.testing.assert_array_equal(pruned_kernel[mask], kernel[mask])
@@ -106,7 +113,7 @@ def test_apply_masks_zeroes_exactly_the_pruned_weights_and_keeps_biases():
 
 def test_sparse_export_round_trips_and_is_smaller_when_sparse():
     network = _network(np.random.default_rng(3))
-    pruned = pruning.apply_masks(network, pruning.masks_at([np.abs(k) for k in network.kernels], 8, "global"))
+    pruned = Mask(tuple(masks_at([np.abs(k) for k in network.kernels], 8, "global"))).apply(network)
     blob = pruning.sparse_export(pruned)
     back = pruning.sparse_import(blob)
     assert back.activation == "sigmoid"
@@ -123,10 +130,12 @@ def _job(mode, retrain=None, compressions=(2, 4)):
     initial = _network(rng)
     trained = Network([k + rng.normal(scale=0.5, size=k.shape).astype(np.float32) for k in initial.kernels],
                       initial.biases, "sigmoid")
-    return pruning.job_rows(network_seed=1, crit=pruning.criterion("magnitude"), allocation="global", draw=0,
-                            mode=pruning.retraining(mode), compressions=list(compressions), initial=initial,
-                            reference=initial, trained=trained, accuracy=lambda net: 0.5, seed=7, epochs=2,
-                            learning_rate=0.01, retrain=retrain)
+    job = pruning.PruningJob(dataset="mnist", network_seed=1, criterion=pruning.criterion("magnitude"),
+                             allocation="global", draw=0, retraining=pruning.retraining(mode), seed=7)
+    settings = pruning.retraining(mode).settings({"finetune": {"epochs": 2, "learning_rate": 0.01},
+                                                  "rewind": {"epochs": 2, "learning_rate": 0.01}})
+    return pruning.job_rows(job, compressions=list(compressions), initial=initial, reference=initial,
+                            trained=trained, accuracy=lambda net: 0.5, settings=settings, retrain=retrain)
 
 
 def test_job_rows_report_kept_fractions_with_and_without_biases():
@@ -142,8 +151,8 @@ def test_job_rows_report_kept_fractions_with_and_without_biases():
 def test_retraining_starts_from_the_pruned_trained_or_initial_weights():
     seen = []
 
-    def retrain(start, masks, epochs, learning_rate, seed):
-        for kernel, mask in zip(start.kernels, masks):
+    def retrain(start, mask, epochs, learning_rate, seed):
+        for kernel, mask in zip(start.kernels, mask.layers):
             assert (kernel[~mask] == 0).all()
         seen.append((start.kernels[0].copy(), epochs, learning_rate, seed))
         return start
@@ -156,7 +165,7 @@ def test_retraining_starts_from_the_pruned_trained_or_initial_weights():
 
 
 def test_a_retrainer_that_moves_pruned_weights_is_caught():
-    def leaky(start, masks, epochs, learning_rate, seed):
+    def leaky(start, mask, epochs, learning_rate, seed):
         return Network([k + 1 for k in start.kernels], start.biases, start.activation)
 
     with pytest.raises(AssertionError, match="pruned weights are nonzero after finetune"):
@@ -178,7 +187,8 @@ def test_summary_compares_rewinding_with_the_dense_network_after_as_many_epochs(
                              "accuracy": accuracy + shift, "kept_fraction": 1 / compression,
                              "kept_fraction_with_biases": 1 / compression, "compression_with_biases": compression,
                              "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2})
-    curve, all_points = pruning.summarise(pd.DataFrame(rows), dense)
+    settings = {"none": {"epochs": 0, "learning_rate": 0.0}, "rewind": {"epochs": 2, "learning_rate": 0.01}}
+    curve, all_points = pruning.summarise(pd.DataFrame(rows), dense, settings)
     assert curve["dataset"].unique().tolist() == ["mnist", "fashion_mnist"]
     for dataset, baseline in (("mnist", 0.93), ("fashion_mnist", 0.83)):
         rewind = curve[(curve["retraining"] == "rewind") & (curve["dataset"] == dataset)]
@@ -191,3 +201,41 @@ def test_summary_compares_rewinding_with_the_dense_network_after_as_many_epochs(
     assert points.loc["none", "max_compression_within_1_points"] == 4.0
     assert points.loc["rewind", "max_compression_within_0.5_points"] == 4.0
     assert points.loc["rewind", "baseline_accuracy"] == 0.93
+
+
+def test_prune_ranks_only_the_weights_the_current_mask_keeps():
+    """Masks are nested: a weight pruned once stays pruned, whatever its new score."""
+    score = np.array([[5.0, 1.0, 4.0, 2.0, 3.0, 6.0]])
+    current = Mask((np.array([[False, True, True, True, True, True]]),))  # weight 0 (the best score) is gone
+    mask = prune([score], current, Compression(5 / 3), "layer")  # keep round(5 / (5/3)) = 3 of the 5 left
+    assert mask.layers[0].tolist() == [[False, False, True, False, True, True]]
+    assert not (mask.layers[0] & ~current.layers[0]).any()
+    again = prune([score[:, ::-1].copy()], mask, Compression(3), "layer")  # 1 of 3, new scores
+    assert again.kept == 1 and not (again.layers[0] & ~mask.layers[0]).any()
+
+
+def test_prune_global_counts_over_the_remaining_weights_of_every_layer():
+    scores = [np.arange(6.0).reshape(2, 3), np.arange(6.0, 10.0).reshape(2, 2)]
+    current = Mask((np.ones((2, 3), bool), np.array([[True, False], [True, True]])))  # 9 left
+    mask = prune(scores, current, Compression(3), "global")  # 3 kept: the three highest scores left
+    assert mask.kept_per_layer == [0, 3] and mask.layers[1].tolist() == [[True, False], [True, True]]
+
+
+def test_mask_leak_check_and_counts():
+    network = _network(np.random.default_rng(5))
+    mask = Mask(tuple(np.abs(k) > 0.5 for k in network.kernels))
+    assert mask.total == 184 and mask.kept == sum(int(m.sum()) for m in mask.layers)
+    assert mask.leaked(mask.apply(network)) == 0
+    assert mask.leaked(network) == mask.total - mask.kept
+
+
+def test_summary_refuses_tables_whose_epochs_disagree_with_the_config():
+    import pandas as pd
+
+    row = {"dataset": "mnist", "network_seed": 1, "criterion": "magnitude", "allocation": "layer", "draw": 0,
+           "retraining": "rewind", "epochs": 3, "compression": 2.0, "accuracy": 0.9, "kept_fraction": 0.5,
+           "kept_fraction_with_biases": 0.5, "compression_with_biases": 2.0, "sparse_gzip_bytes": 1,
+           "dense_hdf5_bytes": 2}
+    settings = {"rewind": {"epochs": 2, "learning_rate": 0.01}}
+    with pytest.raises(InputError, match="retraining mode 'rewind' record epochs \\[3\\], the config asks for 2"):
+        pruning.summarise(pd.DataFrame([row]), {("mnist", 1): [0.1, 0.9, 0.95, 0.96]}, settings)

@@ -143,11 +143,12 @@ def test_truncated_data_file_names_the_file(mnist_npz, tmp_path):
 
 def _truncated_store(tmp_path: Path) -> bytes:
     path = tmp_path / "store.h5"
+    from useless_params.model import Architecture
     from useless_params.store import write_store
 
     kernels = [np.zeros((3, 784, 4), np.float32), np.zeros((3, 4, 10), np.float32)]
     biases = [np.zeros((3, 4), np.float32), np.zeros((3, 10), np.float32)]
-    write_store(path, kernels, biases, {}, {"activation": "sigmoid"})
+    write_store(path, Architecture((784, 4, 10), "sigmoid"), kernels, biases, {}, {})
     return path.read_bytes()[:4000]
 
 
@@ -326,12 +327,13 @@ def test_same_seed_trains_identical_weights_in_separate_runs(reference_run, one_
 
 def test_same_seed_trains_identical_weights_in_one_process(mnist):
     from useless_params import data, training
+    from useless_params.model import Architecture
 
     cfg = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=2,
                batch_size=32, validation_split=0.1, shuffle=True)
     args = (data.model_inputs(mnist["x_train"], 600), data.labels(mnist["y_train"], 600),
             data.model_inputs(mnist["x_test"], 200), data.labels(mnist["y_test"], 200),
-            {"hidden_layers": [16, 16], "activation": "sigmoid"}, cfg)
+            Architecture((784, 16, 16, 10), "sigmoid"), cfg)
     runs = [training.train(*args, seed=seed, threads=1)[:2] for seed in (7, 7, 8)]
     for a, b in zip(runs[0][0] + runs[0][1], runs[1][0] + runs[1][1]):
         assert a.tobytes() == b.tobytes()  # byte-identical

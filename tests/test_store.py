@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from useless_params.errors import InputError
-from useless_params.store import Network, WeightStore, write_store
+from useless_params.model import Architecture, Network
+from useless_params.store import WeightStore, write_store
 
 
 def _write(path, epochs=3):
@@ -13,7 +14,7 @@ def _write(path, epochs=3):
     kernels = [rng.normal(size=(epochs + 1, 4, 3)).astype(np.float32), rng.normal(size=(epochs + 1, 3, 2)).astype(np.float32)]
     biases = [rng.normal(size=(epochs + 1, 3)).astype(np.float32), rng.normal(size=(epochs + 1, 2)).astype(np.float32)]
     history = {"loss": np.arange(epochs, dtype=float), "test_accuracy": np.linspace(0, 1, epochs + 1)}
-    write_store(path, kernels, biases, history, {"activation": "sigmoid", "epochs": epochs, "config": {"a": 1}})
+    write_store(path, Architecture((4, 3, 2), "sigmoid"), kernels, biases, history, {"epochs": epochs, "config": {"a": 1}})
     return kernels, biases
 
 
@@ -74,7 +75,7 @@ def test_zeros_written_inside_the_store_are_caught_on_read(tmp_path):
     kernels = [rng.normal(size=(epochs + 1, 200, 100)).astype(np.float32)]
     biases = [rng.normal(size=(epochs + 1, 100)).astype(np.float32)]
     path = tmp_path / "w.h5"
-    write_store(path, kernels, biases, {}, {"activation": "sigmoid"})
+    write_store(path, Architecture((200, 100), "sigmoid"), kernels, biases, {}, {})
     _zero_bytes_inside(path)
     store = WeightStore(path)
     caught = []
@@ -110,3 +111,16 @@ def test_zeros_written_inside_the_change_scale_file_are_caught(tmp_path):
     _zero_bytes_inside(path)
     with pytest.raises(InputError, match="change_scale.h5: damaged change-scale file"):
         ChangeScales.load(path)
+
+
+def test_store_shapes_are_those_of_its_architecture(tmp_path):
+    """The store records the architecture and checks every layer against it, on write and on read."""
+    kernels = [np.zeros((2, 4, 3), np.float32), np.zeros((2, 3, 2), np.float32)]
+    biases = [np.zeros((2, 3), np.float32), np.zeros((2, 2), np.float32)]
+    with pytest.raises(ValueError, match="layer 1: kernel .* are not the shapes of layer_sizes \\[4, 3, 5\\]"):
+        write_store(tmp_path / "bad.h5", Architecture((4, 3, 5), "relu"), kernels, biases, {}, {})
+    write_store(tmp_path / "w.h5", Architecture((4, 3, 2), "relu"), kernels, biases, {}, {})
+    with h5py.File(tmp_path / "w.h5", "r+") as h5:
+        h5.attrs["layer_sizes"] = [4, 3, 7]
+    with pytest.raises(InputError, match="w.h5: layer_1 kernel .* do not match layer_sizes \\[4, 3, 7\\]"):
+        WeightStore(tmp_path / "w.h5")

@@ -5,11 +5,12 @@ import pytest
 
 from useless_params import data, training
 from useless_params.errors import InputError
-from useless_params.store import Network
+from useless_params.optimizers import OPTIMIZERS
+from useless_params.model import Architecture, Network
 
 CFG = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=3,
            batch_size=32, validation_split=0.1, shuffle=True)
-NET = {"hidden_layers": [16, 12], "activation": "sigmoid"}
+NET = Architecture((784, 16, 12, 10), "sigmoid")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def _masks(seed=0):
     return [rng.random(shape) < 0.3 for shape in ((784, 16), (16, 12), (12, 10))]
 
 
-@pytest.mark.parametrize("optimizer", list(training.OPTIMIZERS))
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_masked_weights_stay_exactly_zero_for_every_optimizer(small, optimizer):
     masks = _masks()
     cfg = dict(CFG, optimizer=optimizer, learning_rate=0.05 if optimizer == "sgd" else 0.01)
@@ -79,18 +80,19 @@ def test_finetuning_and_rewinding_keep_pruned_weights_exactly_zero(small, mode):
     retrain = pruning.make_retrainer(*small, NET, cfg)
     networks = []
 
-    def recording(start, masks, epochs, learning_rate, seed):
-        network = retrain(start, masks, epochs, learning_rate, seed)
-        networks.append((network, masks))
+    def recording(start, mask, epochs, learning_rate, seed):
+        network = retrain(start, mask, epochs, learning_rate, seed)
+        networks.append((network, mask))
         return network
 
-    rows = pruning.job_rows(network_seed=5, crit=pruning.criterion("magnitude"), allocation="layer", draw=0,
-                            mode=pruning.retraining(mode), compressions=[2, 8], initial=initial, reference=initial,
-                            trained=trained, accuracy=lambda n: forward.accuracy(n, small[2], small[3]), seed=1,
-                            epochs=3, learning_rate=0.01, retrain=recording)
+    job = pruning.PruningJob(dataset="mnist", network_seed=5, criterion=pruning.criterion("magnitude"),
+                             allocation="layer", draw=0, retraining=pruning.retraining(mode), seed=1)
+    rows = pruning.job_rows(job, compressions=[2, 8], initial=initial, reference=initial, trained=trained,
+                            accuracy=lambda n: forward.accuracy(n, small[2], small[3]),
+                            settings={"epochs": 3, "learning_rate": 0.01}, retrain=recording)
     assert [r["kept_fraction"] for r in rows] == pytest.approx([0.5, 0.125], abs=0.01)
-    for (network, masks), row in zip(networks, rows):
-        for kernel, mask in zip(network.kernels, masks):
+    for (network, mask), row in zip(networks, rows):
+        for kernel, mask in zip(network.kernels, mask.layers):
             assert (kernel[~mask] == 0).all() and not np.signbit(kernel[~mask]).any()
         assert row["nonzero_parameters"] <= row["kept_weights"] + sum(b.size for b in network.biases)
         assert 0.1 < row["accuracy"] <= 1

@@ -17,8 +17,7 @@ import pandas as pd
 
 from .errors import REBUILD, InputError
 from .experiments import experiment
-
-SCOPE_ORDER_LAST = "all"
+from .model import scope_order, scopes
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,11 @@ def check_job_table(frame: pd.DataFrame, path: str | os.PathLike, spec: JobTable
         raise fail(f"{int(bad.sum())} accuracies are not numbers in [0, 1]")
     repeats = pd.to_numeric(frame["repeat"], errors="coerce")
     if not entry.whole_network:
-        scopes = [str(l) for l in range(spec.n_layers)] + [SCOPE_ORDER_LAST]
+        names = [name for name, _ in scopes(spec.n_layers)]
         counts = frame["scope"].astype(str).value_counts()
-        per_scope = expected // len(scopes)
-        if sorted(counts.index) != sorted(scopes) or (counts != per_scope).any():
-            raise fail(f"scopes {dict(counts)} instead of {per_scope} rows for each of {scopes}")
+        per_scope = expected // len(names)
+        if sorted(counts.index) != sorted(names) or (counts != per_scope).any():
+            raise fail(f"scopes {dict(counts)} instead of {per_scope} rows for each of {names}")
         if repeats.isna().any() or repeats.min() < 0 or repeats.max() >= spec.repeats:
             raise fail(f"repeat numbers outside 0..{spec.repeats - 1}")
     return frame
@@ -96,8 +95,8 @@ def read_jobs(paths: list[str | os.PathLike], specs: list[JobTableSpec] | None =
 
 
 def _scope_key(scope: pd.Series) -> pd.Series:
-    """Layers in numeric order, then "all"."""
-    return scope.map(lambda s: 10**9 if s == SCOPE_ORDER_LAST else int(s))
+    """Layers in numeric order, then all layers."""
+    return scope.map(scope_order)
 
 
 def _appearance_key(column: pd.Series) -> pd.Series:

@@ -21,9 +21,7 @@ import numpy as np
 
 from .errors import REBUILD, InputError
 from .fileio import atomic_path
-from .store import Network
-
-KINDS = ("kernel", "bias")
+from .model import KINDS, Network, scopes
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -119,10 +117,9 @@ class ChangeScales:
         """Fraction of weights with c <= T for every layer and for all layers pooled (a DataFrame)."""
         import pandas as pd
 
-        scales = [self.scale(layer, "kernel").ravel() for layer in range(self.n_layers)]
-        scopes = [(str(layer), s) for layer, s in enumerate(scales)] + [("all", np.concatenate(scales))]
         rows = []
-        for scope, scale in scopes:
+        for scope, layers in scopes(self.n_layers):
+            scale = np.concatenate([self.scale(layer, "kernel").ravel() for layer in layers])
             ordered = np.sort(scale)
             for t in thresholds:
                 n = int(np.searchsorted(ordered, t, side="right"))

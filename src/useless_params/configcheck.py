@@ -216,7 +216,10 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     data, training = config["data"], config["training"]
     _check_datasets(data)
     if training["validation_split"] > 0:  # the held-out part is ceil(n * split) >= 1 images
-        n_train = data["train_size"] or 60000
+        from .data import dataset
+
+        # The smallest training set of the listed datasets (their registry entries know it).
+        n_train = data["train_size"] or min(dataset(name).n_train for name in data["datasets"])
         n_fit = math.floor(n_train * (1.0 - training["validation_split"]))  # where Keras cuts
         if n_fit < 1:
             raise InputError(f"training.validation_split: {training['validation_split']} of data.train_size "

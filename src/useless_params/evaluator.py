@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .forward import activate_inplace, activation_function, forward_pass
-from .store import Network
+from .model import Network
 
 # The delta path is used while the changed entries are at most this fraction of the
 # kernel's (active) entries; above it the dense GEMM wins (benchmarks/run_benchmark.py

@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
-from .store import Network
+from .model import Network
+from .registry import lookup
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -38,23 +38,36 @@ def _linear(z: np.ndarray) -> np.ndarray:
     return z
 
 
-# Hidden-layer activations by config name (network.activation); each works in place.
-ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "sigmoid": _sigmoid,
-    "relu": _relu,
-    "tanh": _tanh,
-    "linear": _linear,
+@dataclass(frozen=True)
+class Activation:
+    """A hidden-layer activation: numpy's in-place version (evaluation) and the TensorFlow op
+    the training loop uses (its path below the ``tensorflow`` module, resolved there)."""
+
+    name: str
+    numpy: Callable[[np.ndarray], np.ndarray]
+    tensorflow: str
+
+
+# Hidden-layer activations by config name (network.activation).
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("sigmoid", _sigmoid, "math.sigmoid"),
+        Activation("relu", _relu, "nn.relu"),
+        Activation("tanh", _tanh, "math.tanh"),
+        Activation("linear", _linear, "identity"),
+    )
 }
 
 
+def activation(name: str) -> Activation:
+    """The activation registered as ``name``; an unknown name lists the known ones."""
+    return lookup(ACTIVATIONS, name, key="network.activation")
+
+
 def activation_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The in-place activation registered as ``name``; an unknown name lists the known ones."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise InputError(
-            f"network.activation: unknown value {name!r}; expected one of {', '.join(ACTIVATIONS)}"
-        ) from None
+    """The in-place numpy activation registered as ``name``."""
+    return activation(name).numpy
 
 
 def activate_inplace(z: np.ndarray, name: str) -> np.ndarray:

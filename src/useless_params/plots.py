@@ -12,6 +12,7 @@ import plotnine as p9
 from .change_scale import ChangeScales
 from .data import dataset as dataset_entry
 from .fileio import atomic_path
+from .model import ALL_LAYERS, scope_order
 from .store import WeightStore
 
 KIND_LABELS = {"kernel": "Weights", "bias": "Biases"}
@@ -20,17 +21,16 @@ THEME = p9.theme_bw() + p9.theme(figure_size=(10, 6), legend_position="right")
 
 
 def scope_label(scope: str) -> str:
-    return "All layers" if str(scope) == "all" else f"Layer {scope}"
+    return "All layers" if str(scope) == ALL_LAYERS else f"Layer {scope}"
 
 
 def _scope_factor(scopes: pd.Series) -> pd.Categorical:
     labels = [scope_label(s) for s in scopes.astype(str)]
-    layers = sorted({s for s in scopes.astype(str) if s != "all"}, key=int)
-    order = [scope_label(s) for s in layers] + (["All layers"] if "all" in set(scopes.astype(str)) else [])
+    order = [scope_label(s) for s in sorted(set(scopes.astype(str)), key=scope_order)]
     return pd.Categorical(labels, categories=order)
 
 
-def _with_dataset_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+def with_dataset_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """``frame`` with a ``dataset_title`` factor (config order), and whether it holds several
     datasets (then each figure draws one row of panels per dataset)."""
     titles = {name: dataset_entry(name).title for name in pd.unique(frame["dataset"])}
@@ -39,7 +39,7 @@ def _with_dataset_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return frame, len(titles) > 1
 
 
-def _panels(several_datasets: bool, ncol: int = 2) -> p9.facet:
+def panels(several_datasets: bool, ncol: int = 2) -> p9.facet:
     """One panel per scope; with several datasets a grid: a row per dataset (own y range)."""
     if several_datasets:
         return p9.facet_grid("dataset_title ~ panel", scales="free_y")
@@ -169,7 +169,7 @@ def figure3(scales: ChangeScales) -> p9.ggplot:
 def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None) -> p9.ggplot:
     """Mean accuracy with a light band of +/- 1 std over all repeats; with several network
     seeds also a darker band of +/- 1 std over the seeds' means."""
-    frame, several_datasets = _with_dataset_rows(summary)
+    frame, several_datasets = with_dataset_rows(summary)
     frame["panel"] = _scope_factor(frame["scope"])
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
@@ -186,7 +186,7 @@ def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str 
     return (
         plot
         + p9.geom_line(aes_line)
-        + _panels(several_datasets)
+        + panels(several_datasets)
         + p9.labs(x=xlab, y=label, title=title)
         + THEME
         + (p9.theme(figure_size=(14, 3 * frame["dataset_title"].nunique() + 1)) if several_datasets else p9.theme())
@@ -204,7 +204,7 @@ def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
     """'% of weights selected' at a few T ticks per panel: the article's top axis."""
     values = np.sort(summary["value"].unique())
     ticks = values[np.linspace(0, len(values) - 1, min(5, len(values))).round().astype(int)]
-    summary, _ = _with_dataset_rows(summary)
+    summary, _ = with_dataset_rows(summary)
     labels = summary[summary["value"].isin(ticks)].drop_duplicates(["dataset_title", "scope", "value"]).copy()
     labels["panel"] = _scope_factor(labels["scope"])
     labels["label"] = (labels["fraction_disturbed"] * 100).map(lambda p: f"{p:.1f}%")
@@ -240,7 +240,7 @@ def figure6(summary: pd.DataFrame) -> p9.ggplot:
 
 def figure7(summary: pd.DataFrame) -> p9.ggplot:
     """Accuracy against the fraction kept; with several datasets one line (and color) each."""
-    frame, several_datasets = _with_dataset_rows(summary.sort_values("value", kind="stable"))
+    frame, several_datasets = with_dataset_rows(summary.sort_values("value", kind="stable"))
     labels = pd.concat([group.iloc[::max(1, len(group) // 6)] for _, group in
                         frame.groupby("dataset_title", observed=True)])
     labels = labels.assign(label=labels["value"].map(lambda t: f"T={t:g}"))
@@ -266,57 +266,4 @@ def figure7(summary: pd.DataFrame) -> p9.ggplot:
                   title="Figure 7: final model (biases 0, weights with c <= T set to 0)",
                   caption="Labels: the change-scale threshold T (%) of each point.")
         + THEME
-    )
-
-
-# Reference points of the pruning comparison (accuracy against compression = all / kept weights).
-PRUNING_REFERENCES = pd.DataFrame([
-    {"compression": 12.0, "accuracy": 0.9841,
-     "label": "Han et al. 2015, LeNet-300-100\n(magnitude + retraining, 12x)"},
-    {"compression": 1 / 0.782, "accuracy": 0.917,
-     "label": "the article's Figure 7 end point\n(78.2 % kept incl. biases, no retraining)"},
-])
-RETRAINING_LABELS = {"none": "No retraining (one-shot)", "finetune": "Fine-tuning (trained weights, mask fixed)",
-                     "rewind": "Rewinding (initial weights, mask fixed)"}
-
-
-def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
-    """Accuracy against compression (log x): a line per criterion, linetype per allocation,
-    a panel per retraining mode; the band is +/- 1 std over seeds and draws."""
-    frame, several_datasets = _with_dataset_rows(curve)
-    modes = [m for m in RETRAINING_LABELS if m in set(frame["retraining"])]
-    epochs = frame.groupby("retraining")["epochs"].first()
-    labels = {m: RETRAINING_LABELS[m] + (f", {epochs[m]} epochs" if epochs[m] else "") for m in modes}
-    frame["panel"] = pd.Categorical(frame["retraining"].map(labels), categories=[labels[m] for m in modes])
-    # The accuracy each panel is compared with (dashed): the trained network, or for rewinding
-    # the dense network after as many epochs.
-    baselines = frame.groupby(["dataset_title", "panel"], observed=True)["baseline_accuracy"].mean().reset_index()
-    frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
-    frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
-    frame["series"] = frame["criterion"] + " / " + frame["allocation"]
-    # Published points are MNIST results: drawn in MNIST's panels only.
-    references = pd.concat([PRUNING_REFERENCES.assign(panel=label) for label in frame["panel"].cat.categories],
-                           ignore_index=True)
-    references["panel"] = pd.Categorical(references["panel"], categories=frame["panel"].cat.categories)
-    mnist = dataset_entry("mnist").title
-    references["dataset_title"] = pd.Categorical([mnist] * len(references),
-                                                 categories=frame["dataset_title"].cat.categories)
-    references = references[references["dataset_title"].notna()]
-    return (
-        p9.ggplot(frame, p9.aes("compression", "mean_accuracy"))
-        + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, linetype="dashed", color="grey")
-        + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.15)
-        + p9.geom_line(p9.aes(color="criterion", linetype="allocation", group="series"))
-        + p9.geom_point(p9.aes(color="criterion", shape="allocation"), size=1.2)
-        + p9.geom_point(p9.aes("compression", "accuracy"), data=references, inherit_aes=False, shape="*", size=4)
-        + p9.geom_text(p9.aes("compression", "accuracy", label="label"), data=references, inherit_aes=False,
-                       size=6, va="top", ha="left", nudge_y=-0.01)
-        + p9.scale_x_log10()
-        + _panels(several_datasets, ncol=len(modes))
-        + p9.labs(x="Compression (all weights / kept weights, log scale)", y="Test accuracy (mean +/- 1 std)",
-                  color="Criterion", fill="Criterion", linetype="Allocation", shape="Allocation",
-                  title="Pruning: which weights can go?",
-                  caption="Biases are never pruned. Dashed: the dense network compared with (rewinding: after as "
-                          "many epochs). Stars: published reference points, not measured here.")
-        + THEME + p9.theme(figure_size=(14, 6 if not several_datasets else 4 * frame["dataset_title"].nunique()))
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -28,32 +27,29 @@ import numpy as np
 
 from .errors import REBUILD, InputError
 from .fileio import atomic_path
+from .model import Architecture, Network
 
 FORMAT = "useless-params-weights"
 FORMAT_VERSION = 2  # 2: every dataset Fletcher-32 checksummed
 
 
-@dataclass
-class Network:
-    """The parameters of one MLP at one epoch: ``kernels[l]`` is (n_in, n_out), ``biases[l]`` (n_out,)."""
-
-    kernels: list[np.ndarray]
-    biases: list[np.ndarray]
-    activation: str
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.kernels)
-
-
 def write_store(
     path: str | os.PathLike,
+    architecture: Architecture,
     kernels: list[np.ndarray],
     biases: list[np.ndarray],
     history: dict[str, np.ndarray],
     attrs: dict,
 ) -> None:
-    """Write a store atomically. ``kernels[l]`` is (epochs + 1, n_in, n_out); ``biases[l]`` (epochs + 1, n_out)."""
+    """Write a store atomically. ``kernels[l]`` is (epochs + 1, n_in, n_out); ``biases[l]`` (epochs + 1, n_out),
+    in the shapes ``architecture`` gives (recorded as the ``layer_sizes`` and ``activation`` attributes)."""
+    for layer, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
+        if (np.shape(kernel)[1:], np.shape(bias)[1:]) != (architecture.kernel_shape(layer),
+                                                         architecture.bias_shape(layer)):
+            raise ValueError(f"layer {layer}: kernel {np.shape(kernel)} and bias {np.shape(bias)} are not "
+                             f"the shapes of layer_sizes {list(architecture.layer_sizes)}")
+    attrs = {"activation": architecture.activation, "output_activation": "softmax",
+             "layer_sizes": list(architecture.layer_sizes), **attrs}
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5.attrs["format"] = FORMAT
@@ -101,9 +97,21 @@ class WeightStore:
         if not shapes:
             raise InputError(f"{self.path}: damaged weight store (no layers)")
         self.n_epochs = shapes[0][0][0] - 1
+        try:
+            self.architecture = Architecture(tuple(int(n) for n in self.attrs["layer_sizes"]), self.activation)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{self.path}: damaged weight store (layer_sizes {exc}); {REBUILD}") from exc
+        if self.architecture.n_layers != self.n_layers:
+            raise InputError(f"{self.path}: {self.n_layers} layers stored but layer_sizes "
+                             f"{list(self.architecture.layer_sizes)} describes {self.architecture.n_layers}")
         for layer, (kernel, bias) in enumerate(shapes):
-            if len(kernel) != 3 or kernel[0] != self.n_epochs + 1 or bias != (kernel[0], kernel[2]):
-                raise InputError(f"{self.path}: layer_{layer} kernel {kernel} and bias {bias} do not match")
+            # The shapes the architecture gives, with one leading entry per stored epoch.
+            want_kernel = (self.n_epochs + 1, *self.architecture.kernel_shape(layer))
+            want_bias = (self.n_epochs + 1, *self.architecture.bias_shape(layer))
+            if kernel != want_kernel or bias != want_bias:
+                raise InputError(f"{self.path}: layer_{layer} kernel {kernel} and bias {bias} do not match "
+                                 f"layer_sizes {list(self.architecture.layer_sizes)} "
+                                 f"(expected {want_kernel} and {want_bias})")
 
     def _open(self) -> h5py.File:
         try:

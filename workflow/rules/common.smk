@@ -25,9 +25,11 @@ from useless_params.experiments import (
 )
 from useless_params import pruning
 from useless_params.data import DATASETS as DATASET_REGISTRY
-from useless_params.forward import activation_function
-from useless_params.training import optimizer
+from useless_params.forward import activation
+from useless_params.model import Architecture
+from useless_params.optimizers import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
+from useless_params.training import TRAINER_KEYS
 
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
@@ -46,7 +48,7 @@ except Exception as exc:
 
 # Names the registries must know (the schema does not repeat their lists).
 try:
-    activation_function(config["network"]["activation"])
+    activation(config["network"]["activation"])
     optimizer(config["training"]["optimizer"])
     pruning.check_config(config["pruning"])
     check_grids(config)
@@ -55,6 +57,8 @@ except Exception as exc:
     sys.exit(1)
 
 DATASETS = config["data"]["datasets"]
+# Layers of every trained network (hidden layers and the output layer).
+N_LAYERS = Architecture.n_layers_of(config["network"])
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]
 FIGURE_FORMATS = ["png", "pdf"]
@@ -75,6 +79,17 @@ def experiment_jobs(wildcards):
 
 def experiment_job_specs(wildcards):
     return job_specs([experiment(wildcards.experiment)])
+
+
+def grid_value(wildcards):
+    """The configured grid value whose file-name label is ``wildcards.value`` (5 and 5.0 are both '5')."""
+    entry = experiment(wildcards.experiment)
+    labels = dict(zip(entry.labels(EXPERIMENTS_CFG), entry.grid(EXPERIMENTS_CFG)))
+    if wildcards.value not in labels:
+        raise ValueError(
+            f"{wildcards.value} is not a value of experiments.{entry.name}; expected one of {', '.join(labels)}"
+        )
+    return labels[wildcards.value]
 
 
 def reset_levels(wildcards):
@@ -124,7 +139,7 @@ def experiment_jobs_of(entries):
                 seed=seed,
                 value=value,
                 repeats=EXPERIMENTS_CFG["repeats"],
-                n_layers=len(config["network"]["hidden_layers"]) + 1,
+                n_layers=N_LAYERS,
                 levels=entry.levels(EXPERIMENTS_CFG),
             ),
         )
@@ -171,13 +186,13 @@ def pruning_tables():
         for mode in PRUNING_CFG["retraining"]
         for allocation in PRUNING_CFG["allocations"]
         for name in PRUNING_CFG["criteria"]
-        for draw in pruning.draws(pruning.criterion(name), PRUNING_CFG)
+        for draw in pruning.criterion(name).draws(PRUNING_CFG)
     ]
 
 
 def retrain_settings(wildcards):
     """Epochs and learning rate of a retraining mode (none: no training)."""
-    return PRUNING_CFG.get(wildcards.retraining, {"epochs": 0, "learning_rate": 0.0})
+    return RETRAINING[wildcards.retraining].settings(PRUNING_CFG)
 
 
 def figures():

@@ -23,8 +23,10 @@ rule disturb:
     resources:
         mem_mb=EVALUATOR_MEM_MB,
         runtime=10,
+        evaluator_batch_mb=EXPERIMENTS_CFG["batch_memory_mb"],
     params:
         # Only what changes the numbers: editing a grid must not rerun other jobs.
+        value=grid_value,
         repeats=EXPERIMENTS_CFG["repeats"],
         seed=EXPERIMENTS_CFG["seed"],
         test_size=config["data"]["test_size"],

@@ -33,10 +33,10 @@ rule prune:
         compression=PRUNING_CFG["compression"],
         reference_epoch=config["change_scale"]["reference_epoch"],
         seed=PRUNING_CFG["seed"],
+        # The mode's epochs and learning rate (pruning.<mode>), and what the trainer reads.
         retrain=retrain_settings,
         sizes=sorted_items(config["data"], "train_size", "test_size"),
-        network=sorted_items(config["network"]),
-        training=sorted_items(config["training"], exclude=("seeds",)),
+        trainer=sorted_items(config["training"], *TRAINER_KEYS),
     script:
         "../../scripts/prune.py"
 
@@ -74,6 +74,11 @@ rule pruning_summary:
         rows_per_job=len(PRUNING_CFG["compression"]),
         # (dataset, seed) of each history, in order.
         networks=networks(),
+        # Each retraining mode's epochs and learning rate (the baseline of rewinding).
+        retraining={
+            name: RETRAINING[name].settings(PRUNING_CFG)
+            for name in PRUNING_CFG["retraining"]
+        },
     script:
         "../../scripts/pruning_summary.py"
 

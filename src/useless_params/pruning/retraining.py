@@ -1,0 +1,68 @@
+"""How a pruned network is retrained (a registry), and the adapter to the compiled trainer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..model import Architecture, Network
+from ..registry import lookup
+from .masks import Mask
+
+
+@dataclass(frozen=True)
+class Retraining:
+    """A retraining mode: from which weights it starts, and the config section of its settings.
+
+    ``start``: "trained" (the trained weights), "initial" (epoch 0: lottery-ticket rewinding)
+    or None (no training). ``settings_key``: the section ``pruning.<key>`` holding its epochs
+    and learning rate (None: no training, no settings).
+    """
+
+    name: str
+    start: str | None
+    settings_key: str | None
+    description: str
+
+    def settings(self, pruning_cfg: dict) -> dict:
+        """Epochs and learning rate of this mode under ``pruning_cfg`` (0 and 0.0 without training)."""
+        if self.settings_key is None:
+            return {"epochs": 0, "learning_rate": 0.0}
+        section = pruning_cfg[self.settings_key]
+        return {"epochs": int(section["epochs"]), "learning_rate": float(section["learning_rate"])}
+
+
+RETRAINING: dict[str, Retraining] = {
+    r.name: r
+    for r in (
+        Retraining("none", None, None, "one-shot: the pruned trained network, evaluated as is"),
+        Retraining("finetune", "trained", "finetune", "masked training from the trained weights"),
+        Retraining("rewind", "initial", "rewind", "kept weights reset to their initial values, then masked training"),
+    )
+}
+
+
+def retraining(name: str) -> Retraining:
+    return lookup(RETRAINING, name, what="retraining mode")
+
+
+# retrain(start network, mask, epochs, learning rate, seed) -> retrained network (pruned weights 0).
+Retrainer = Callable[[Network, Mask, int, float, int], Network]
+
+
+def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
+                   threads: int = 1) -> Retrainer:
+    """A ``Retrainer`` running the workflow's compiled training loop with a fixed mask (imports
+    TensorFlow); one trainer, traced once, serves every network of the job."""
+    from ..training import CompiledTrainer
+
+    trainer = CompiledTrainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, threads)
+
+    def retrain(start: Network, mask: Mask, epochs: int, learning_rate: float, seed: int) -> Network:
+        run = trainer.run(seed, epochs=epochs, learning_rate=learning_rate, start=start,
+                          masks=[np.asarray(m) for m in mask.layers])
+        return Network.at_epoch(run.kernels, run.biases, -1, start.activation)
+
+    return retrain

@@ -1,0 +1,74 @@
+"""What a pruned network costs to store: nonzero parameters, dense HDF5 bytes, a sparse export."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import numpy as np
+
+from ..model import Network
+
+
+def nonzero_parameters(network: Network) -> int:
+    return int(sum(np.count_nonzero(k) for k in network.kernels) + sum(np.count_nonzero(b) for b in network.biases))
+
+
+def dense_hdf5_bytes(network: Network) -> int:
+    """Bytes of the network's parameters as one uncompressed HDF5 file (float32, one dataset each)."""
+    import h5py  # here: only the size measurement needs it
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        for layer, (kernel, bias) in enumerate(zip(network.kernels, network.biases)):
+            h5.create_dataset(f"layer_{layer}/kernel", data=np.asarray(kernel, np.float32))
+            h5.create_dataset(f"layer_{layer}/bias", data=np.asarray(bias, np.float32))
+    return len(buffer.getvalue())
+
+
+def sparse_export(network: Network) -> bytes:
+    """The network as CSR kernels (int32 indptr/indices, float32 values) plus dense biases, gzipped."""
+    arrays: dict[str, np.ndarray] = {}
+    for layer, (kernel, bias) in enumerate(zip(network.kernels, network.biases)):
+        kernel = np.asarray(kernel, np.float32)
+        rows, cols = np.nonzero(kernel)
+        arrays[f"l{layer}_shape"] = np.array(kernel.shape, np.int64)
+        arrays[f"l{layer}_indptr"] = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=kernel.shape[0]))]).astype(np.int32)
+        arrays[f"l{layer}_indices"] = cols.astype(np.int32)
+        arrays[f"l{layer}_values"] = kernel[rows, cols]
+        arrays[f"l{layer}_bias"] = np.asarray(bias, np.float32)
+    buffer = io.BytesIO()
+    np.savez(buffer, n_layers=np.array(network.n_layers), activation=np.array(network.activation), **arrays)
+    # mtime=0: the same network gives the same bytes.
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def sparse_import(blob: bytes) -> Network:
+    """Inverse of ``sparse_export``: the dense network."""
+    with np.load(io.BytesIO(gzip.decompress(blob)), allow_pickle=False) as npz:
+        kernels, biases = [], []
+        for layer in range(int(npz["n_layers"])):
+            shape = tuple(npz[f"l{layer}_shape"])
+            indptr, indices, values = npz[f"l{layer}_indptr"], npz[f"l{layer}_indices"], npz[f"l{layer}_values"]
+            kernel = np.zeros(shape, np.float32)
+            rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
+            kernel[rows, indices] = values
+            kernels.append(kernel)
+            biases.append(npz[f"l{layer}_bias"].copy())
+        return Network(kernels, biases, str(npz["activation"]))
+
+
+def size_columns(network: Network, mask_kept: int) -> dict:
+    """The size columns of a pruning table for ``network``, which keeps ``mask_kept`` weights."""
+    n_weights, n_biases = network.n_weights, network.n_biases
+    return {
+        "kept_weights": mask_kept, "total_weights": n_weights, "kept_fraction": mask_kept / n_weights,
+        "compression_with_biases": (n_weights + n_biases) / (mask_kept + n_biases),
+        "kept_fraction_with_biases": (mask_kept + n_biases) / (n_weights + n_biases), "biases_pruned": False,
+    }
+
+
+def storage_columns(network: Network) -> dict:
+    """What ``network`` costs to store (nonzero parameters, dense HDF5 and sparse gzip bytes)."""
+    return {"nonzero_parameters": nonzero_parameters(network), "dense_hdf5_bytes": dense_hdf5_bytes(network),
+            "sparse_gzip_bytes": len(sparse_export(network))}

@@ -1,0 +1,46 @@
+"""The network value type and the registry lookup."""
+
+import numpy as np
+import pytest
+
+from useless_params.errors import InputError
+from useless_params.model import ALL_LAYERS, Architecture, Network, scope_order, scopes
+from useless_params.registry import lookup
+
+
+def test_architecture_gives_every_layer_shape_from_the_config():
+    arch = Architecture.from_config({"hidden_layers": [300, 100], "activation": "relu"}, 784, 10)
+    assert arch.layer_sizes == (784, 300, 100, 10) and arch.n_layers == 3
+    assert arch.kernel_shapes() == [(784, 300), (300, 100), (100, 10)]
+    assert arch.parameter_shapes()[:2] == [(784, 300), (300,)]
+    assert Architecture.n_layers_of({"hidden_layers": [300, 100]}) == 3
+
+
+def test_glorot_uniform_network_has_the_architecture_and_zero_biases():
+    arch = Architecture((20, 8, 3), "sigmoid")
+    network = arch.glorot_uniform(np.random.default_rng(0))
+    assert network.architecture == arch
+    assert network.n_weights == 20 * 8 + 8 * 3 and network.n_biases == 11
+    assert all((b == 0).all() for b in network.biases)
+    assert np.abs(network.kernels[0]).max() <= np.sqrt(6 / 28)
+
+
+def test_at_epoch_takes_one_epoch_of_stacks():
+    kernels = [np.arange(2 * 3 * 2).reshape(2, 3, 2)]
+    biases = [np.arange(4).reshape(2, 2)]
+    network = Network.at_epoch(kernels, biases, -1, "relu")
+    assert network.kernels[0].tolist() == kernels[0][1].tolist() and network.biases[0].tolist() == [2, 3]
+
+
+def test_scopes_are_each_layer_then_all_layers():
+    assert scopes(3) == [("0", [0]), ("1", [1]), ("2", [2]), (ALL_LAYERS, [0, 1, 2])]
+    assert sorted(["all", "10", "2"], key=scope_order) == ["2", "10", "all"]
+
+
+def test_lookup_names_the_key_or_the_kind_and_lists_the_known_names():
+    registry = {"a": 1, "b": 2}
+    assert lookup(registry, "b", what="thing") == 2
+    with pytest.raises(InputError, match="^unknown thing 'c'; expected one of a, b$"):
+        lookup(registry, "c", what="thing")
+    with pytest.raises(InputError, match="^x.y: unknown value 'c'; expected one of a, b$"):
+        lookup(registry, "c", key="x.y")
