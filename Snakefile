@@ -29,6 +29,7 @@ include: "workflow/rules/change_scale.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/pruning.smk"
+include: "workflow/rules/iterative.smk"
 
 
 rule all:

@@ -126,6 +126,18 @@ BAD_CONFIGS = [
      "pruning.compression[0]: 0.5 is less than the minimum of 1"),
     ("pruning-retraining-unknown", setter("pruning", "retraining", ["none", "retrain"]),
      "pruning.retraining[1]: unknown value 'retrain'; expected one of none, finetune, rewind"),
+    ("iterative-protocol-unknown", setter("pruning", "iterative", "protocols", ["imp_rewind", "oneshot"]),
+     "pruning.iterative.protocols[1]: unknown value 'oneshot'; expected one of imp_rewind, imp_continue"),
+    ("iterative-control-unknown", setter("pruning", "iterative", "controls", ["shuffle"]),
+     "pruning.iterative.controls[0]: unknown value 'shuffle'; expected one of reinit, random_mask, supermask"),
+    ("iterative-rate-one", setter("pruning", "iterative", "rate", 1.0),
+     "pruning.iterative.rate: 1.0 is greater than or equal to the maximum of 1"),
+    ("iterative-rate-zero", setter("pruning", "iterative", "rate", 0),
+     "pruning.iterative.rate: 0 is less than or equal to the minimum of 0"),
+    ("iterative-rewind-beyond-training", setter("pruning", "iterative", "imp_rewind", "rewind_epoch", 3),
+     "pruning.iterative.imp_rewind.rewind_epoch: 3 is beyond training.epochs (2)"),
+    ("iterative-too-many-levels", setter("pruning", "iterative", "levels", 30),
+     "pruning.iterative.levels: 30 levels at rate 0.5 (output 0.25) leave layer 1 of the MNIST network no weight"),
 ]
 
 

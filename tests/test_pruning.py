@@ -186,7 +186,7 @@ def test_summary_compares_rewinding_with_the_dense_network_after_as_many_epochs(
                              "retraining": mode, "epochs": epochs, "compression": compression,
                              "accuracy": accuracy + shift, "kept_fraction": 1 / compression,
                              "kept_fraction_with_biases": 1 / compression, "compression_with_biases": compression,
-                             "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2})
+                             "sparse_gzip_bytes": 1, "dense_hdf5_bytes": 2, "speedup": compression})
     settings = {"none": {"epochs": 0, "learning_rate": 0.0}, "rewind": {"epochs": 2, "learning_rate": 0.01}}
     curve, all_points = pruning.summarise(pd.DataFrame(rows), dense, settings)
     assert curve["dataset"].unique().tolist() == ["mnist", "fashion_mnist"]

@@ -34,7 +34,7 @@ def test_every_rule_ran(workdir):
     logs = {p.parts[len(workdir.parts) + 1] if p.parent != workdir / "logs" else p.stem
             for p in (workdir / "logs").rglob("*.log")}
     for rule in ("prepare_data", "train_network", "change_scale", "change_scale_summary", "experiments",
-                 "aggregate", "table1", "figures"):
+                 "aggregate", "table1", "figures", "pruning", "iterative"):
         assert rule in logs, rule
 
 
@@ -76,12 +76,28 @@ def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_
     assert sorted(summary["value"].unique()) == [0, 25, 50]
 
 
+def test_adding_a_level_runs_only_that_level_and_the_summaries(workdir, tmp_path):
+    """Levels are jobs: a third level reads the second's state file; nothing else trains again."""
+    config = variant_config(tmp_path, "levels3.yaml", lambda c: c["pruning"]["iterative"].update(levels=3))
+    chains = 2 * 2 * 3  # protocols x allocations x (change scale + 2 random draws)
+    assert planned_jobs(workdir, config) == {"prune_level": chains, "iterative_summary": 1, "iterative_figure": 1,
+                                             "all": 1}
+    snakemake(workdir, "--cores", "2", configfile=config)
+    levels = pd.read_csv(workdir / "results/pruning/iterative/levels.csv")
+    assert sorted(levels["level"].unique()) == [1, 2, 3]
+    pruned = levels[levels["variant"] == "pruned"].groupby("level")["kept_fraction"].mean()
+    assert pruned[1] > pruned[2] > pruned[3]
+    assert planned_jobs(workdir, config) == {}
+
+
 def two_by_two(config):
     """Two seeds on both datasets; a smaller pruning comparison keeps the test's run short."""
     config["training"].update(seeds=[3, 4])
     config["data"]["datasets"] = ["mnist", "fashion_mnist"]
     config["pruning"].update(criteria=["change_scale", "magnitude"], allocations=["layer"],
                              retraining=["none", "finetune"])
+    config["pruning"]["iterative"].update(protocols=["imp_rewind"], criteria=["change_scale"], allocations=["layer"],
+                                          levels=1)
 
 
 def test_seeds_and_datasets_run_only_their_jobs_and_aggregate_per_dataset(workdir, tmp_path):
@@ -92,6 +108,7 @@ def test_seeds_and_datasets_run_only_their_jobs_and_aggregate_per_dataset(workdi
     jobs = planned_jobs(workdir, config)
     assert jobs["prepare_data"] == 1 and jobs["train_network"] == 3 and jobs["change_scale"] == 3, jobs
     assert jobs["disturb"] == 27 and jobs["prune"] == 12, jobs  # MNIST seed 3's jobs are reused
+    assert jobs["prune_level"] == 3, jobs
     assert "figure1" not in jobs, jobs  # Figures 1-3 draw the first dataset's first seed
     snakemake(workdir, "--cores", "2", configfile=config)
     assert (workdir / "resources/fashion_mnist.npz").is_file()
@@ -129,7 +146,10 @@ def test_seeds_and_datasets_run_only_their_jobs_and_aggregate_per_dataset(workdi
     assert len(curve) == 2 * 2 * 1 * 2 * 2  # datasets x criteria x allocations x retraining x compressions
     points = pd.read_csv(workdir / "results/pruning/operating_points.csv")
     assert not points.duplicated(["dataset", "criterion", "allocation", "retraining"]).any() and len(points) == 8
-    for figure in ("figure4", "figure5", "figure6", "figure7", "pruning"):
+    levels = pd.read_csv(workdir / "results/pruning/iterative/curves.csv")
+    assert levels["dataset"].unique().tolist() == datasets and (levels["n_seeds"] == 2).all()
+    assert len(levels) == 2 * 4  # datasets x variants (the chain and three controls), one level
+    for figure in ("figure4", "figure5", "figure6", "figure7", "pruning", "iterative", "iterative_early_stop"):
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 0
     assert planned_jobs(workdir, config) == {}
 
@@ -212,9 +232,10 @@ def test_report_holds_every_figure_and_table_with_captions(reference_run, tmp_pa
     assert "Report created" in proc.stdout + proc.stderr
     html = report.read_text()
     figures = sorted(p.name for p in (reference_run / "results/figures").glob("*.png"))
-    assert len(figures) == 8  # Figures 1-7 and the pruning figure
-    for name in figures + ["table1.csv", "reset_biases.csv", "change_scale_summary.csv", "operating_points.csv"]:
+    assert len(figures) == 10  # Figures 1-7, the pruning figure and the two iterative figures
+    for name in figures + ["table1.csv", "reset_biases.csv", "change_scale_summary.csv", "operating_points.csv",
+                           "levels.csv"]:
         assert name in html, name
-    for caption in ("Table 1", "Figure 4", "Figure 7", "Pruning", "The trained network"):
+    for caption in ("Table 1", "Figure 4", "Figure 7", "Pruning", "The trained network", "Iterative pruning"):
         assert caption in html, caption
     assert "Undefined substitution" not in html and "System Message" not in html

@@ -174,11 +174,28 @@ def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike],
     return table
 
 
-def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int) -> pd.DataFrame:
-    """Concatenate per-job CSVs that must each have exactly ``columns``, ``rows_per_table`` rows
-    and accuracies in [0, 1] (pruning jobs); a failure names the file."""
+def check_identity(frame: pd.DataFrame, path: str | os.PathLike, expected: dict) -> None:
+    """Raise ``InputError`` naming ``path`` unless every row holds the ``expected`` identity values
+    (what the file's path says: dataset, seed, criterion, ...)."""
+    for column, value in expected.items():
+        cells = frame[column]
+        same = (pd.to_numeric(cells, errors="coerce") == value) if isinstance(value, (int, float)) \
+            else (cells.astype(str) == str(value))
+        if not same.all():
+            found = sorted(set(cells.astype(str)) - {str(value)})
+            raise InputError(f"{path}: {column} is {', '.join(found[:3])} in {int((~same).sum())} rows, the path "
+                             f"says {value}; {REBUILD}")
+
+
+def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int,
+                identities: list[dict] | None = None) -> pd.DataFrame:
+    """Concatenate per-job CSVs that must each have exactly ``columns``, ``rows_per_table`` rows,
+    accuracies in [0, 1] and, with ``identities`` (one per path), those identity values in every
+    row (pruning jobs); a failure names the file."""
+    if identities is not None and len(identities) != len(paths):
+        raise ValueError(f"{len(paths)} job tables but {len(identities)} identities")
     frames = []
-    for path in paths:
+    for index, path in enumerate(paths):
         def fail(problem: str) -> InputError:
             return InputError(f"{path}: {problem}; {REBUILD}")
 
@@ -193,5 +210,7 @@ def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int) ->
         accuracy = pd.to_numeric(frame["accuracy"], errors="coerce")
         if not (np.isfinite(accuracy) & (accuracy >= 0) & (accuracy <= 1)).all():
             raise fail("accuracies are not all numbers in [0, 1]")
+        if identities is not None:
+            check_identity(frame, path, identities[index])
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -29,6 +29,7 @@ from useless_params.forward import activation
 from useless_params.model import Architecture
 from useless_params.optimizers import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
+from useless_params.pruning.iterative import PROTOCOLS, amount as iterative_amount
 from useless_params.training import TRAINER_KEYS
 
 # Any config error ends here, before a job starts, as one line naming the key
@@ -50,7 +51,7 @@ except Exception as exc:
 try:
     activation(config["network"]["activation"])
     optimizer(config["training"]["optimizer"])
-    pruning.check_config(config["pruning"])
+    pruning.check_config(config)
     check_grids(config)
 except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
@@ -225,6 +226,71 @@ def all_targets():
         + tables
         + figures()
         + (pruning_products() if PRUNING_CFG["criteria"] else [])
+        + (
+            iterative_products()
+            if ITERATIVE_CFG["protocols"] and ITERATIVE_CFG["criteria"]
+            else []
+        )
+    )
+
+
+ITERATIVE_CFG = PRUNING_CFG["iterative"]
+ITERATIVE_AMOUNT = iterative_amount(ITERATIVE_CFG)
+
+
+def level_tables():
+    """(level table, the identity its rows must hold) of every level of every chain:
+    networks x protocols x allocations x criteria x draws x levels."""
+    pattern = "results/networks/{dataset}/seed{seed}/iterative/{protocol}/{allocation}/{criterion}/draw{draw}/level{level}.csv"
+    return [
+        (
+            pattern.format(
+                dataset=dataset,
+                seed=seed,
+                protocol=name,
+                allocation=allocation,
+                criterion=criterion,
+                draw=draw,
+                level=level,
+            ),
+            dict(
+                dataset=dataset,
+                network_seed=seed,
+                protocol=name,
+                allocation=allocation,
+                criterion=criterion,
+                draw=draw,
+                level=level,
+            ),
+        )
+        for dataset in DATASETS
+        for seed in SEEDS
+        for name in ITERATIVE_CFG["protocols"]
+        for allocation in ITERATIVE_CFG["allocations"]
+        for criterion in ITERATIVE_CFG["criteria"]
+        for draw in pruning.criterion(criterion).draws(PRUNING_CFG)
+        for level in range(1, ITERATIVE_CFG["levels"] + 1)
+    ]
+
+
+def previous_level(wildcards):
+    """Level L-1's state file of the same chain (level 1 starts from the trained network: none)."""
+    level = int(wildcards.level)
+    if level == 1:
+        return []
+    return rules.prune_level.output.state.format(**{**wildcards, "level": level - 1})
+
+
+def protocol_settings(wildcards):
+    """Epochs, learning rate (and rewind epoch) of an iterative protocol."""
+    return PROTOCOLS[wildcards.protocol].settings(ITERATIVE_CFG)
+
+
+def iterative_products():
+    return (
+        [path for path, _ in level_tables()]
+        + list(rules.iterative_summary.output)
+        + list(rules.iterative_figure.output)
     )
 
 

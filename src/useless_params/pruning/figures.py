@@ -59,3 +59,60 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
                           "many epochs). Stars: published reference points, not measured here.")
         + THEME + p9.theme(figure_size=(14, 6 if not several_datasets else 4 * frame["dataset_title"].nunique()))
     )
+
+
+VARIANT_LINETYPES = {"pruned": "solid", "reinit": "dashed", "random_mask": "dotted", "supermask": "dashdot"}
+PROTOCOL_LABELS = {"imp_rewind": "Iterative, rewound to the rewind point", "imp_continue": "Iterative, training continued"}
+
+
+def _iterative_frame(curve: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    frame, several_datasets = with_dataset_rows(curve)
+    protocols = [p for p in PROTOCOL_LABELS if p in set(frame["protocol"])]
+    frame["panel"] = pd.Categorical(frame["protocol"].map(PROTOCOL_LABELS), [PROTOCOL_LABELS[p] for p in protocols])
+    frame["variant"] = pd.Categorical(frame["variant"], [v for v in VARIANT_LINETYPES if v in set(frame["variant"])])
+    frame["series"] = frame["criterion"] + " / " + frame["variant"].astype(str)
+    return frame, several_datasets
+
+
+def _iterative_plot(frame: pd.DataFrame, several_datasets: bool, y: str, spread: str, ylab: str, title: str,
+                    caption: str) -> p9.ggplot:
+    frame = frame.assign(low=frame[y] - frame[spread], high=frame[y] + frame[spread])
+    rows = "dataset_title + allocation" if several_datasets else "allocation"
+    return (
+        p9.ggplot(frame, p9.aes("kept_fraction", y))
+        + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.12)
+        + p9.geom_line(p9.aes(color="criterion", linetype="variant", group="series"))
+        + p9.geom_point(p9.aes(color="criterion"), size=1)
+        + p9.scale_x_log10()
+        + p9.scale_linetype_manual(values=VARIANT_LINETYPES)
+        + p9.facet_grid(f"{rows} ~ panel", scales="free_y")
+        + p9.labs(x="Remaining fraction of the weights (log scale)", y=ylab, color="Criterion", fill="Criterion",
+                  linetype="Variant", title=title, caption=caption)
+        + THEME + p9.theme(figure_size=(14, 3.5 * frame.groupby(rows.split(" + "), observed=True).ngroups + 1.5))
+    )
+
+
+def iterative_figure(curve: pd.DataFrame) -> p9.ggplot:
+    """Test accuracy against the remaining fraction of weights: a line per criterion, the controls
+    dashed or dotted, a panel per protocol and allocation; the band is +/- 1 std over seeds and draws."""
+    frame, several_datasets = _iterative_frame(curve)
+    baselines = frame.groupby(["dataset_title", "allocation", "panel"], observed=True)["baseline_accuracy"] \
+        .mean().reset_index()
+    return (_iterative_plot(frame, several_datasets, "mean_accuracy", "std_accuracy",
+                            "Test accuracy after the level's training (mean +/- 1 std)",
+                            "Iterative pruning: accuracy per level",
+                            "Solid: the pruned network of the chain; dashed: same mask, fresh initialisation; dotted: "
+                            "random mask, same kept counts; dash-dot: the masked start untrained. Grey: the dense "
+                            "network compared with.")
+            + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, color="grey"))
+
+
+def iterative_early_stop_figure(curve: pd.DataFrame) -> p9.ggplot:
+    """The early-stopping epoch (lowest validation loss) against the remaining fraction of weights."""
+    frame, several_datasets = _iterative_frame(curve)
+    frame = frame[frame["variant"].astype(str) != "supermask"]
+    return _iterative_plot(frame, several_datasets, "mean_early_stop_epoch", "std_early_stop_epoch",
+                           "Early-stopping epoch (lowest validation loss)",
+                           "Iterative pruning: how fast each level trains",
+                           "Lottery tickets train faster than the dense network (Frankle & Carbin 2019): a lower "
+                           "epoch at the same remaining fraction.")

@@ -11,12 +11,12 @@ from ..seeding import generator
 from .criteria import Criterion, scores
 from .masks import Compression, Mask, check_allocation, prune
 from .retraining import Retrainer, Retraining
-from .sizes import size_columns, storage_columns
+from .sizes import flops_columns, size_columns, storage_columns
 
 COLUMNS = ("dataset", "network_seed", "criterion", "allocation", "draw", "retraining", "epochs", "learning_rate",
            "compression", "kept_weights", "total_weights", "kept_fraction", "compression_with_biases",
            "kept_fraction_with_biases", "biases_pruned", "accuracy", "nonzero_parameters", "dense_hdf5_bytes",
-           "sparse_gzip_bytes")
+           "sparse_gzip_bytes", "flops", "dense_flops", "speedup")
 
 
 @dataclass(frozen=True)
@@ -78,5 +78,5 @@ def job_rows(job: PruningJob, *, compressions: list[float], initial: Network, re
                 raise AssertionError(f"{leaked} pruned weights are nonzero after {mode.name}")
         rows.append({**job.identity(), "epochs": settings["epochs"], "learning_rate": settings["learning_rate"],
                      "compression": float(compression), **size_columns(network, mask.kept),
-                     "accuracy": accuracy(network), **storage_columns(network)})
+                     "accuracy": accuracy(network), **storage_columns(network), **flops_columns(network)})
     return rows

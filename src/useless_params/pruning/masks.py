@@ -10,6 +10,7 @@ Biases are never pruned.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,8 @@ class Mask:
 
 @dataclass(frozen=True)
 class Compression:
-    """Keep all weights / ``ratio`` of the weights the current mask keeps (at least one)."""
+    """Keep all weights / ``ratio`` of the weights the current mask keeps (at least one); the
+    output layer is not special. The one-shot comparison's amount."""
 
     ratio: float
 
@@ -71,12 +73,44 @@ class Compression:
             raise InputError(f"pruning.compression: {self.ratio} is below 1 (1 keeps every weight)")
         return max(1, int(round(remaining / self.ratio)))
 
+    def groups(self, remaining: list[int], allocation: str) -> list[tuple[list[int], int]]:
+        """(layers ranked together, how many of their weights to keep)."""
+        if check_allocation(allocation) == "layer":
+            return [([layer], self.kept(n)) for layer, n in enumerate(remaining)]
+        return [(list(range(len(remaining))), self.kept(sum(remaining)))]
 
-def kept_counts(remaining: list[int], amount: Compression, allocation: str) -> int | list[int]:
-    """How many weights to keep: per layer (``layer``) or one total over all layers (``global``)."""
-    if check_allocation(allocation) == "layer":
-        return [amount.kept(n) for n in remaining]
-    return amount.kept(sum(remaining))
+
+@dataclass(frozen=True)
+class PruneFraction:
+    """Prune ``rate`` of the remaining weights (ceil, as open_lth does), the output layer at its own
+    ``output_rate``: one level of iterative pruning. ``global`` ranks the hidden layers together
+    and the output layer apart (its rate differs), as the lottery-ticket paper prunes LeNet."""
+
+    rate: float
+    output_rate: float
+
+    @staticmethod
+    def kept(remaining: int, rate: float) -> int:
+        return remaining - int(math.ceil(rate * remaining - 1e-9))  # 1e-9: 0.2 x 10 is 2, not 3
+
+    def groups(self, remaining: list[int], allocation: str) -> list[tuple[list[int], int]]:
+        last = len(remaining) - 1
+        output = ([last], self.kept(remaining[last], self.output_rate))
+        if check_allocation(allocation) == "layer":
+            return [([layer], self.kept(n, self.rate)) for layer, n in enumerate(remaining[:last])] + [output]
+        hidden = list(range(last))
+        return ([(hidden, self.kept(sum(remaining[:last]), self.rate))] if hidden else []) + [output]
+
+    def counts_after(self, sizes: list[int], levels: int) -> list[list[int]]:
+        """Per-layer kept counts after each of ``levels`` levels with ``layer`` allocation (config checks)."""
+        counts, out = list(sizes), []
+        for _ in range(levels):
+            counts = [n for _, n in self.groups(counts, "layer")]
+            out.append(counts)
+        return out
+
+
+Amount = Compression | PruneFraction
 
 
 def _keep_top(flat_scores: np.ndarray, candidates: np.ndarray, n_keep: int) -> np.ndarray:
@@ -87,13 +121,25 @@ def _keep_top(flat_scores: np.ndarray, candidates: np.ndarray, n_keep: int) -> n
     return keep
 
 
-def prune(layer_scores: list[np.ndarray], current: Mask, amount: Compression, allocation: str) -> Mask:
-    """The mask keeping the highest-scored weights of those ``current`` keeps, as many as ``amount`` says."""
-    counts = kept_counts(current.kept_per_layer, amount, allocation)
-    if allocation == "layer":
-        return Mask(tuple(_keep_top(s.ravel(), np.flatnonzero(m.ravel()), n).reshape(s.shape)
-                          for s, m, n in zip(layer_scores, current.layers, counts)))
-    flat = np.concatenate([s.ravel() for s in layer_scores])
-    keep = _keep_top(flat, np.flatnonzero(np.concatenate([m.ravel() for m in current.layers])), counts)
-    bounds = np.cumsum([0] + [s.size for s in layer_scores])
-    return Mask(tuple(keep[a:b].reshape(s.shape) for a, b, s in zip(bounds, bounds[1:], layer_scores)))
+def prune(layer_scores: list[np.ndarray], current: Mask, amount: Amount, allocation: str) -> Mask:
+    """The mask keeping the highest-scored weights of those ``current`` keeps, as many as ``amount``
+    says for each group of layers ranked together (``allocation``)."""
+    kept: list[np.ndarray | None] = [None] * len(layer_scores)
+    for layers, n_keep in amount.groups(current.kept_per_layer, allocation):
+        flat = np.concatenate([layer_scores[l].ravel() for l in layers])
+        candidates = np.flatnonzero(np.concatenate([current.layers[l].ravel() for l in layers]))
+        keep = _keep_top(flat, candidates, n_keep)
+        bounds = np.cumsum([0] + [layer_scores[l].size for l in layers])
+        for l, a, b in zip(layers, bounds, bounds[1:]):
+            kept[l] = keep[a:b].reshape(layer_scores[l].shape)
+    return Mask(tuple(kept))
+
+
+def random_mask_like(mask: Mask, rng: np.random.Generator) -> Mask:
+    """A random mask with ``mask``'s kept count in every layer (the random-pruning control)."""
+    layers = []
+    for m in mask.layers:
+        keep = np.zeros(m.size, bool)
+        keep[rng.permutation(m.size)[: int(m.sum())]] = True
+        layers.append(keep.reshape(m.shape))
+    return Mask(tuple(layers))

@@ -52,17 +52,28 @@ def retraining(name: str) -> Retraining:
 Retrainer = Callable[[Network, Mask, int, float, int], Network]
 
 
-def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
-                   threads: int = 1) -> Retrainer:
-    """A ``Retrainer`` running the workflow's compiled training loop with a fixed mask (imports
-    TensorFlow); one trainer, traced once, serves every network of the job."""
+def make_trainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
+                 threads: int = 1):
+    """``train(start, mask, epochs, learning_rate, seed)`` -> the compiled loop's ``TrainingRun`` with the
+    mask held fixed (imports TensorFlow); one trainer, traced once, serves every network of the job."""
     from ..training import CompiledTrainer
 
     trainer = CompiledTrainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, threads)
 
+    def train(start: Network, mask: Mask, epochs: int, learning_rate: float, seed: int):
+        return trainer.run(seed, epochs=epochs, learning_rate=learning_rate, start=start,
+                           masks=[np.asarray(m) for m in mask.layers])
+
+    return train
+
+
+def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
+                   threads: int = 1) -> Retrainer:
+    """A ``Retrainer``: ``make_trainer``'s run, its final weights."""
+    train = make_trainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, threads)
+
     def retrain(start: Network, mask: Mask, epochs: int, learning_rate: float, seed: int) -> Network:
-        run = trainer.run(seed, epochs=epochs, learning_rate=learning_rate, start=start,
-                          masks=[np.asarray(m) for m in mask.layers])
+        run = train(start, mask, epochs, learning_rate, seed)
         return Network.at_epoch(run.kernels, run.biases, -1, start.activation)
 
     return retrain

@@ -1,4 +1,6 @@
-"""What a pruned network costs to store: nonzero parameters, dense HDF5 bytes, a sparse export."""
+"""What a pruned network costs: nonzero parameters, dense HDF5 bytes, a sparse export, and the
+FLOPs of its forward pass with the theoretical speedup (ShrinkBench and Blalock et al. 2020
+report it next to the compression ratio)."""
 
 from __future__ import annotations
 
@@ -72,3 +74,21 @@ def storage_columns(network: Network) -> dict:
     """What ``network`` costs to store (nonzero parameters, dense HDF5 and sparse gzip bytes)."""
     return {"nonzero_parameters": nonzero_parameters(network), "dense_hdf5_bytes": dense_hdf5_bytes(network),
             "sparse_gzip_bytes": len(sparse_export(network))}
+
+
+def forward_flops(network: Network) -> int:
+    """Floating-point operations of one image's forward pass that a sparse implementation cannot
+    skip: a multiply and an add per nonzero weight, an add per bias. Activations and the softmax
+    are not counted (ShrinkBench counts multiply-adds of the layers likewise); for an MLP the
+    speedup therefore differs from the compression ratio only by the biases."""
+    return int(sum(2 * np.count_nonzero(k) + np.size(b) for k, b in zip(network.kernels, network.biases)))
+
+
+def dense_flops(network: Network) -> int:
+    """``forward_flops`` of the same architecture with every weight kept."""
+    return int(sum(2 * np.size(k) + np.size(b) for k, b in zip(network.kernels, network.biases)))
+
+
+def flops_columns(network: Network) -> dict:
+    flops, dense = forward_flops(network), dense_flops(network)
+    return {"flops": flops, "dense_flops": dense, "speedup": dense / flops}

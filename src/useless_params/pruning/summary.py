@@ -43,7 +43,8 @@ def summarise(jobs, dense_test_accuracy: dict[tuple[str, int], list[float]], set
                   kept_fraction=("kept_fraction", "mean"),
                   kept_fraction_with_biases=("kept_fraction_with_biases", "mean"),
                   compression_with_biases=("compression_with_biases", "mean"),
-                  sparse_gzip_bytes=("sparse_gzip_bytes", "mean"), dense_hdf5_bytes=("dense_hdf5_bytes", "mean"))
+                  sparse_gzip_bytes=("sparse_gzip_bytes", "mean"), dense_hdf5_bytes=("dense_hdf5_bytes", "mean"),
+                  speedup=("speedup", "mean"))
              .reset_index())
     rows = []
     for key, group in curve.groupby(keys, sort=False):

@@ -1,0 +1,272 @@
+"""Iterative pruning in levels (open_lth's layout): level 0 is the trained dense network; level L
+prunes level L-1's trained weights by a criterion, restarts the kept weights as its protocol
+says, and retrains. Each level is one job that reads level L-1's state file and writes its own.
+
+Protocols (registry ``PROTOCOLS``):
+
+- ``imp_rewind`` (lottery tickets, Frankle & Carbin 2019; late rewinding, Frankle et al. 2020):
+  the kept weights go back to the rewind point, epoch ``rewind_epoch`` of the stored dense run;
+- ``imp_continue`` (Han et al. 2015): training continues from level L-1's trained weights,
+  usually at a lower learning rate.
+
+Controls at every level (registry ``CONTROLS``), the evidence that makes a ticket a ticket; they
+branch off the chain and never feed the next level:
+
+- ``reinit``: the level's mask with a fresh Glorot-uniform initialisation, trained the same way;
+- ``random_mask``: a random mask with the level's per-layer kept counts, from the same start;
+- ``supermask``: the level's masked starting network evaluated without any training
+  (Zhou et al. 2019); for ``imp_rewind`` the masked rewound network.
+
+Scores compare the protocol's reference point (``imp_rewind``: the rewind point;
+``imp_continue``: the change-scale reference epoch of the dense run) with level L-1's trained
+weights, so change scale, movement and magnitude increase mean at every level what they mean in
+one shot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import REBUILD, InputError
+from ..fileio import atomic_path
+from ..model import Architecture, Network
+from ..registry import lookup
+from ..seeding import generator
+from .criteria import Criterion, scores
+from .masks import Mask, PruneFraction, check_allocation, prune, random_mask_like
+from .sizes import flops_columns, size_columns, storage_columns
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """An iterative protocol: where a level's training starts (``start``: "rewind" to the rewind
+    point, "current" from level L-1's trained weights) and the ``pruning.iterative.<name>`` section."""
+
+    name: str
+    start: str
+    description: str
+
+    def settings(self, iterative_cfg: dict) -> dict:
+        section = iterative_cfg[self.name]
+        settings = {"epochs": int(section["epochs"]), "learning_rate": float(section["learning_rate"])}
+        if self.start == "rewind":
+            settings["rewind_epoch"] = int(section["rewind_epoch"])
+        return settings
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol("imp_rewind", "rewind", "prune, rewind the kept weights to the rewind point, retrain"),
+        Protocol("imp_continue", "current", "prune, continue training from the current weights"),
+    )
+}
+
+
+def protocol(name: str) -> Protocol:
+    return lookup(PROTOCOLS, name, what="iterative protocol")
+
+
+def amount(iterative_cfg: dict) -> PruneFraction:
+    """The per-level amount of ``pruning.iterative``: ``rate``, and ``output_rate`` (empty: half of rate)."""
+    rate = float(iterative_cfg["rate"])
+    output_rate = iterative_cfg["output_rate"]
+    return PruneFraction(rate, rate / 2 if output_rate is None else float(output_rate))
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    description: str
+    trains: bool
+
+
+CONTROLS: dict[str, Control] = {
+    c.name: c
+    for c in (
+        Control("reinit", "the level's mask, a fresh random initialisation, trained the same way", True),
+        Control("random_mask", "a random mask with the level's per-layer kept counts, same start", True),
+        Control("supermask", "the level's masked starting network, evaluated without training", False),
+    )
+}
+# The chain itself, next to the controls, in the tables' ``variant`` column.
+TICKET = "pruned"
+
+COLUMNS = ("dataset", "network_seed", "protocol", "allocation", "criterion", "draw", "level", "variant", "epochs",
+           "learning_rate", "rewind_epoch", "rate", "output_rate", "kept_weights", "total_weights", "kept_fraction",
+           "compression_with_biases", "kept_fraction_with_biases", "biases_pruned", "layer_kept_fractions",
+           "accuracy", "early_stop_epoch", "early_stop_accuracy", "nonzero_parameters", "dense_hdf5_bytes",
+           "sparse_gzip_bytes", "flops", "dense_flops", "speedup")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One chain of levels: what identifies it (its path) and seeds its randomness."""
+
+    dataset: str
+    network_seed: int
+    protocol: Protocol
+    allocation: str
+    criterion: Criterion
+    draw: int
+    seed: int  # pruning.seed
+
+    def __post_init__(self):
+        check_allocation(self.allocation)
+
+    def identity(self) -> dict:
+        return {"dataset": self.dataset, "network_seed": self.network_seed, "protocol": self.protocol.name,
+                "allocation": self.allocation, "criterion": self.criterion.name, "draw": self.draw}
+
+    def rng(self, level: int, *purpose: object) -> np.random.Generator:
+        return generator(self.seed, self.network_seed, "iterative", self.protocol.name, self.allocation,
+                         self.criterion.name, self.draw, level, *purpose)
+
+    def run_seed(self, level: int, variant: str) -> int:
+        return int(self.rng(level, "train", variant).integers(2**31 - 1))
+
+
+# --- The state of a level: its mask and its trained weights, one small checksummed HDF5 file.
+
+FORMAT = "useless-params-level"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LevelState:
+    """Level ``level`` of ``chain``: the mask it trained with and the trained weights (level 0:
+    the dense mask and the trained dense network)."""
+
+    level: int
+    mask: Mask
+    network: Network
+
+    def save(self, path: str | os.PathLike, chain: Chain) -> None:
+        import h5py
+
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+            h5.attrs["format"], h5.attrs["format_version"] = FORMAT, FORMAT_VERSION
+            h5.attrs["identity"] = json.dumps({**chain.identity(), "level": self.level}, sort_keys=True)
+            h5.attrs["layer_sizes"] = list(self.network.architecture.layer_sizes)
+            h5.attrs["activation"] = self.network.activation
+            for layer, (m, k, b) in enumerate(zip(self.mask.layers, self.network.kernels, self.network.biases)):
+                # HDF5's Fletcher-32 checksum on every dataset, verified on every read (as the weight store).
+                h5.create_dataset(f"layer_{layer}/mask", data=np.asarray(m, np.uint8), fletcher32=True)
+                h5.create_dataset(f"layer_{layer}/kernel", data=np.asarray(k, np.float32), fletcher32=True)
+                h5.create_dataset(f"layer_{layer}/bias", data=np.asarray(b, np.float32), fletcher32=True)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, chain: Chain, level: int) -> "LevelState":
+        """Read and check a state file: format, checksums, and that it is ``level`` of ``chain``."""
+        import h5py
+
+        path = Path(path)
+        expected = {**chain.identity(), "level": level}
+        try:
+            with h5py.File(path, "r") as h5:
+                if h5.attrs.get("format") != FORMAT or h5.attrs.get("format_version") != FORMAT_VERSION:
+                    raise InputError(f"{path}: not a {FORMAT} file version {FORMAT_VERSION}; {REBUILD}")
+                identity = json.loads(h5.attrs["identity"])
+                if identity != expected:
+                    wrong = sorted(k for k in expected if identity.get(k) != expected[k])
+                    raise InputError(f"{path}: holds {', '.join(f'{k} {identity.get(k)!r}' for k in wrong)}, "
+                                     f"the path says {', '.join(f'{k} {expected[k]!r}' for k in wrong)}; {REBUILD}")
+                architecture = Architecture(tuple(int(n) for n in h5.attrs["layer_sizes"]), str(h5.attrs["activation"]))
+                layers = [h5[f"layer_{l}"] for l in range(architecture.n_layers)]
+                if any(not d.fletcher32 for g in layers for d in g.values()):
+                    raise InputError(f"{path}: a dataset has no checksum; {REBUILD}")
+                masks = tuple(g["mask"][()].astype(bool) for g in layers)
+                kernels = [g["kernel"][()] for g in layers]
+                biases = [g["bias"][()] for g in layers]
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{path}: damaged level file ({exc}); {REBUILD}") from exc
+        for l, (m, k) in enumerate(zip(masks, kernels)):
+            if m.shape != architecture.kernel_shape(l) or k.shape != m.shape or np.count_nonzero(k[~m]):
+                raise InputError(f"{path}: layer {l}'s kernel and mask disagree; {REBUILD}")
+        return cls(level, Mask(masks), Network(kernels, biases, architecture.activation))
+
+
+# --- One level.
+
+# train(start network, mask, epochs, learning rate, seed) -> the run (per-epoch kernels, biases,
+# history): the compiled trainer's ``run`` (``retraining.make_trainer``).
+LevelTrainer = Callable[[Network, Mask, int, float, int], "TrainingRun"]
+
+
+def early_stopping(history: dict) -> tuple[int, float]:
+    """(epoch of the lowest validation loss, test accuracy after it), as the lottery-ticket paper
+    reports; without validation data (``training.validation_split: 0``) the last epoch."""
+    val_loss = np.asarray(history["val_loss"], float)
+    if val_loss.size == 0:
+        return 0, float(history["test_accuracy"][0])
+    epoch = int(np.argmin(val_loss)) + 1 if np.isfinite(val_loss).any() else val_loss.size
+    return epoch, float(history["test_accuracy"][epoch])
+
+
+def level_row(chain: Chain, level: int, variant: str, settings: dict, amount: PruneFraction, mask: Mask,
+              network: Network, history: dict | None) -> dict:
+    """One row of a level table: ``network`` (trained with ``mask``, or untrained: ``history`` None)."""
+    accuracy = float(history["test_accuracy"][-1])
+    epoch, early = early_stopping(history) if settings["epochs"] and variant != "supermask" else (0, accuracy)
+    trained = CONTROLS[variant].trains if variant in CONTROLS else True
+    return {**chain.identity(), "level": level, "variant": variant,
+            "epochs": settings["epochs"] if trained else 0,
+            "learning_rate": settings["learning_rate"] if trained else 0.0,
+            "rewind_epoch": settings.get("rewind_epoch", -1), "rate": amount.rate, "output_rate": amount.output_rate,
+            **size_columns(network, mask.kept),
+            "layer_kept_fractions": ";".join(f"{m.mean():.6g}" for m in mask.layers),
+            "accuracy": accuracy, "early_stop_epoch": epoch, "early_stop_accuracy": early,
+            **storage_columns(network), **flops_columns(network)}
+
+
+def run_level(chain: Chain, level: int, previous: LevelState, *, reference: Network, rewind_point: Network,
+              amount: PruneFraction, settings: dict, controls: list[str], train: LevelTrainer,
+              architecture: Architecture) -> tuple[LevelState, list[dict]]:
+    """Level ``level`` of ``chain`` from level ``level - 1``'s state: prune, restart, retrain, and the
+    controls. Returns the new state and the level table's rows (the chain's row first)."""
+    if previous.level != level - 1:
+        raise ValueError(f"level {level} needs level {level - 1}, got {previous.level}")
+    rng = chain.rng(level, "scores") if chain.criterion.random else None
+    layer_scores = scores(chain.criterion, reference.kernels, previous.network.kernels, rng)
+    mask = prune(layer_scores, previous.mask, amount, chain.allocation)
+    start = rewind_point if chain.protocol.start == "rewind" else previous.network
+    epochs, learning_rate = settings["epochs"], settings["learning_rate"]
+
+    def trained(start_network: Network, run_mask: Mask, variant: str) -> tuple[Network, dict]:
+        run = train(run_mask.apply(start_network), run_mask, epochs, learning_rate, chain.run_seed(level, variant))
+        network = Network.at_epoch(run.kernels, run.biases, -1, start_network.activation)
+        leaked = run_mask.leaked(network)
+        if leaked:
+            raise AssertionError(f"{leaked} pruned weights are nonzero after level {level} ({variant})")
+        return network, run.history
+
+    network, history = trained(start, mask, TICKET)
+    rows = [level_row(chain, level, TICKET, settings, amount, mask, network, history)]
+    for name in controls:
+        if name == "reinit":
+            fresh = architecture.glorot_uniform(chain.rng(level, "reinit"))
+            control, control_history = trained(fresh, mask, name)
+            rows.append(level_row(chain, level, name, settings, amount, mask, control, control_history))
+        elif name == "random_mask":
+            random_mask = random_mask_like(mask, chain.rng(level, "random_mask"))
+            control, control_history = trained(start, random_mask, name)
+            rows.append(level_row(chain, level, name, settings, amount, random_mask, control, control_history))
+        elif name == "supermask":
+            # The ticket's own run starts from exactly this network: its epoch-0 test accuracy.
+            untrained = mask.apply(start)
+            rows.append(level_row(chain, level, name, settings, amount, mask, untrained,
+                                  {"test_accuracy": [history["test_accuracy"][0]], "val_loss": []}))
+        else:
+            lookup(CONTROLS, name, what="iterative control")
+    return LevelState(level, mask, network), rows
+
+
+def dense_state(trained: Network) -> LevelState:
+    """Level 0: the trained dense network with every weight kept."""
+    return LevelState(0, Mask.dense([k.shape for k in trained.kernels]), trained)
