@@ -9,7 +9,8 @@ def main(smk):
     from useless_params.aggregate import read_tables, read_test_accuracy_history
     from useless_params.fileio import write_csv
 
-    jobs = read_tables(smk.input.jobs, pruning.COLUMNS, smk.params.rows_per_job)
+    jobs = read_tables(smk.input.jobs, pruning.COLUMNS, len(smk.params.compression), smk.params.identities,
+                       keys=("compression", smk.params.compression))
     # (dataset, seed) -> the dense network's test accuracy after epoch 0 (not needed: NaN), 1, 2, ...
     dense = {(dataset, seed): [float("nan")] + read_test_accuracy_history(path)
              for (dataset, seed), path in zip(smk.params.networks, smk.input.histories)}

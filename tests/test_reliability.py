@@ -403,6 +403,37 @@ def _impossible_accuracy(text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _duplicated_repeat(text: str) -> str:
+    """Repeat 0 of scope 0 copied over repeat 1 (same row count, repeat 1 missing), accuracy 0.5."""
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    fields = lines[1].split(",")
+    fields[header.index("accuracy")] = "0.5"
+    lines[2] = ",".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+PRUNE_JOB = "results/networks/mnist/seed3/pruning/finetune/global/change_scale/draw0.csv"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text.replace(",change_scale,", ",magnitude,"),
+     f"error: {PRUNE_JOB}: criterion is magnitude in 2 rows, the path says change_scale"),
+    (lambda text: text.replace("\nmnist,3,", "\nmnist,4,"),
+     f"error: {PRUNE_JOB}: network_seed is 4 in 2 rows, the path says 3"),
+    (lambda text: text.replace(",8,", ",16,", 1), f"error: {PRUNE_JOB}: compression 2, 16 is not the configured 2, 8"),
+], ids=["other-criterion", "other-seed", "other-ratio"])
+def test_pruning_table_that_disagrees_with_its_path_stops_the_summary(reference_run, tmp_path, damage, message):
+    workdir = _copy_of(reference_run, tmp_path)
+    job = workdir / PRUNE_JOB
+    job.write_text(damage(job.read_text()))
+    proc = snakemake(workdir, "--cores", "1", "results/pruning/curves.csv", check=False)
+    assert job_stats(proc) == {"pruning_summary": 1}
+    line = job_error(proc)
+    assert line.startswith(message), line
+    assert not (workdir / "results/pruning/curves.csv").exists() and not leftovers(workdir)
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda text: "this is not a table\n", f"error: {JOB}: not a shuffle_weights job table"),
     (_halved, f"error: {JOB}: 8 rows, expected 16"),
@@ -411,7 +442,8 @@ def _impossible_accuracy(text: str) -> str:
     (lambda text: text.replace("shuffle_weights,3,", "shuffle_weights,4,"), f"error: {JOB}: network_seed is not 3"),
     (lambda text: text.replace("\nmnist,", "\nfashion_mnist,"),
      f"error: {JOB}: dataset is not mnist in every row (the path says mnist)"),
-], ids=["text", "half-the-rows", "wrong-value", "accuracy-1.5", "wrong-seed", "wrong-dataset"])
+    (_duplicated_repeat, f"error: {JOB}: repeats of {{'scope': '0'}} are not 0..3 once each"),
+], ids=["text", "half-the-rows", "wrong-value", "accuracy-1.5", "wrong-seed", "wrong-dataset", "copied-repeat"])
 def test_damaged_job_table_stops_the_aggregation(reference_run, tmp_path, damage, message):
     """Exit status 1, one line naming the file and the problem, and no aggregate left behind."""
     workdir = _copy_of(reference_run, tmp_path)

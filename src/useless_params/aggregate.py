@@ -75,6 +75,12 @@ def check_job_table(frame: pd.DataFrame, path: str | os.PathLike, spec: JobTable
             raise fail(f"scopes {dict(counts)} instead of {per_scope} rows for each of {names}")
         if repeats.isna().any() or repeats.min() < 0 or repeats.max() >= spec.repeats:
             raise fail(f"repeat numbers outside 0..{spec.repeats - 1}")
+        # Exactly the repeats 0..R-1, once each, in every scope (and reset level): no copied row.
+        keys = ["scope"] + (["reset_upper"] if "reset_upper" in frame else [])
+        for key, group in frame.assign(repeat=repeats).groupby(keys, sort=False)["repeat"]:
+            if sorted(group.astype(int)) != list(range(spec.repeats)):
+                raise fail(f"repeats of {dict(zip(keys, key if isinstance(key, tuple) else (key,)))} are not "
+                           f"0..{spec.repeats - 1} once each")
     return frame
 
 
@@ -188,10 +194,11 @@ def check_identity(frame: pd.DataFrame, path: str | os.PathLike, expected: dict)
 
 
 def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int,
-                identities: list[dict] | None = None) -> pd.DataFrame:
+                identities: list[dict] | None = None, keys: tuple[str, list] | None = None) -> pd.DataFrame:
     """Concatenate per-job CSVs that must each have exactly ``columns``, ``rows_per_table`` rows,
-    accuracies in [0, 1] and, with ``identities`` (one per path), those identity values in every
-    row (pruning jobs); a failure names the file."""
+    accuracies in [0, 1], with ``identities`` (one per path) those identity values in every row,
+    and with ``keys`` = (column, values) exactly those values in that column, in order (pruning
+    jobs: the configured compression ratios); a failure names the file."""
     if identities is not None and len(identities) != len(paths):
         raise ValueError(f"{len(paths)} job tables but {len(identities)} identities")
     frames = []
@@ -212,5 +219,11 @@ def read_tables(paths: list[str | os.PathLike], columns, rows_per_table: int,
             raise fail("accuracies are not all numbers in [0, 1]")
         if identities is not None:
             check_identity(frame, path, identities[index])
+        if keys is not None:
+            column, values = keys
+            found = pd.to_numeric(frame[column], errors="coerce").tolist()
+            if not np.allclose(found, values, rtol=1e-12, atol=0):
+                raise fail(f"{column} {', '.join(f'{v:g}' for v in found)} is not the configured "
+                           f"{', '.join(f'{v:g}' for v in values)}")
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

@@ -171,16 +171,28 @@ def table_entries(table):
 PRUNING_CFG = config["pruning"]
 
 
-def pruning_tables():
-    """Every pruning job's CSV: networks x retraining modes x allocations x criteria x draws."""
+def pruning_jobs():
+    """(job table, the identity its rows must hold) of every pruning job: networks x retraining
+    modes x allocations x criteria x draws."""
     return [
-        rules.prune.output.table.format(
-            dataset=dataset,
-            seed=seed,
-            retraining=mode,
-            allocation=allocation,
-            criterion=name,
-            draw=draw,
+        (
+            rules.prune.output.table.format(
+                dataset=dataset,
+                seed=seed,
+                retraining=mode,
+                allocation=allocation,
+                criterion=name,
+                draw=draw,
+            ),
+            dict(
+                dataset=dataset,
+                network_seed=seed,
+                retraining=mode,
+                allocation=allocation,
+                criterion=name,
+                draw=draw,
+                epochs=RETRAINING[mode].settings(PRUNING_CFG)["epochs"],
+            ),
         )
         for dataset in DATASETS
         for seed in SEEDS
@@ -296,7 +308,7 @@ def iterative_products():
 
 def pruning_products():
     return (
-        pruning_tables()
+        [path for path, _ in pruning_jobs()]
         + list(rules.pruning_summary.output)
         + list(rules.pruning_figure.output)
     )

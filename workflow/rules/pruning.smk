@@ -44,7 +44,7 @@ rule prune:
 rule pruning_summary:
     """Every pruning job in one tidy table; accuracy per compression; best operating points."""
     input:
-        jobs=pruning_tables(),
+        jobs=[path for path, _ in pruning_jobs()],
         histories=per_network(rules.train_network.output.history),
     output:
         jobs=report(
@@ -71,7 +71,9 @@ rule pruning_summary:
         mem_mb=1000,
         runtime=5,
     params:
-        rows_per_job=len(PRUNING_CFG["compression"]),
+        compression=PRUNING_CFG["compression"],
+        # What each job table's rows must say (its path), in order.
+        identities=[identity for _, identity in pruning_jobs()],
         # (dataset, seed) of each history, in order.
         networks=networks(),
         # Each retraining mode's epochs and learning rate (the baseline of rewinding).
