@@ -45,5 +45,5 @@ def reference_run(tmp_path_factory) -> Path:
     from workflow_helpers import snakemake
 
     path = tmp_path_factory.mktemp("reference-run")
-    snakemake(path, "--cores", "2")
+    snakemake(path, "--cores", "2", timeout=1800)
     return path

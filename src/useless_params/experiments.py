@@ -23,7 +23,7 @@ import numpy as np
 
 from .disturb import reset_selected, select, shuffle_selected
 from .errors import InputError
-from .registry import lookup
+from .registry import lookup, registry
 from .seeding import value_label
 
 BASE_COLUMNS = ("dataset", "experiment", "network_seed", "scope", "value", "repeat", "accuracy", "n_disturbed",
@@ -124,44 +124,41 @@ class Experiment:
         return experiments_cfg["repeats"] * len(self.grid(experiments_cfg)) * n_levels
 
 
-EXPERIMENTS: dict[str, Experiment] = {
-    entry.name: entry
-    for entry in (
-        Experiment(
-            name="shuffle_biases",
-            description="Table 1: shuffle the biases of each scope, `repeats` fresh permutations.",
-            kind="bias", select=select_all, disturb=shuffle, draws=shuffle_draws,
-            columns=BASE_COLUMNS, table="table1",
-        ),
-        Experiment(
-            name="reset_biases",
-            description="Figure 4: biases reset to Uniform[0, U), one job per U.",
-            kind="bias", select=select_all, disturb=reset, draws=reset_draws, level_from_value=True,
-            columns=BASE_COLUMNS, grid_key="values", figure="4", plot="figure4",
-            figure_options=("reset_biases_max",),
-        ),
-        Experiment(
-            name="shuffle_weights",
-            description="Figure 5: weights with c <= T shuffled among themselves, one job per T.",
-            kind="kernel", select=select_small_change, disturb=shuffle, draws=shuffle_draws,
-            columns=BASE_COLUMNS, grid_key="thresholds", figure="5", plot="figure5",
-        ),
-        Experiment(
-            name="reset_weights",
-            description="Figure 6: weights with c <= T reset to Uniform[0, U) for every U, one job per T.",
-            kind="kernel", select=select_small_change, disturb=reset, draws=reset_draws,
-            columns=BASE_COLUMNS[:5] + ("reset_upper",) + BASE_COLUMNS[5:],
-            grid_key="thresholds", levels_key="reset_values", figure="6", plot="figure6",
-        ),
-        Experiment(
-            name="final_model",
-            description="Figure 7: all biases 0 and every layer's weights with c <= T set to 0, one job per T.",
-            kind="kernel", select=select_small_change, disturb=reset, draws=never_draws,
-            columns=BASE_COLUMNS + ("n_weights_zeroed", "fraction_kept"), whole_network=True,
-            grid_key="thresholds", figure="7", plot="figure7",
-        ),
-    )
-}
+EXPERIMENTS: dict[str, Experiment] = registry(
+    Experiment(
+        name="shuffle_biases",
+        description="Table 1: shuffle the biases of each scope, `repeats` fresh permutations.",
+        kind="bias", select=select_all, disturb=shuffle, draws=shuffle_draws,
+        columns=BASE_COLUMNS, table="table1",
+    ),
+    Experiment(
+        name="reset_biases",
+        description="Figure 4: biases reset to Uniform[0, U), one job per U.",
+        kind="bias", select=select_all, disturb=reset, draws=reset_draws, level_from_value=True,
+        columns=BASE_COLUMNS, grid_key="values", figure="4", plot="figure4",
+        figure_options=("reset_biases_max",),
+    ),
+    Experiment(
+        name="shuffle_weights",
+        description="Figure 5: weights with c <= T shuffled among themselves, one job per T.",
+        kind="kernel", select=select_small_change, disturb=shuffle, draws=shuffle_draws,
+        columns=BASE_COLUMNS, grid_key="thresholds", figure="5", plot="figure5",
+    ),
+    Experiment(
+        name="reset_weights",
+        description="Figure 6: weights with c <= T reset to Uniform[0, U) for every U, one job per T.",
+        kind="kernel", select=select_small_change, disturb=reset, draws=reset_draws,
+        columns=BASE_COLUMNS[:5] + ("reset_upper",) + BASE_COLUMNS[5:],
+        grid_key="thresholds", levels_key="reset_values", figure="6", plot="figure6",
+    ),
+    Experiment(
+        name="final_model",
+        description="Figure 7: all biases 0 and every layer's weights with c <= T set to 0, one job per T.",
+        kind="kernel", select=select_small_change, disturb=reset, draws=never_draws,
+        columns=BASE_COLUMNS + ("n_weights_zeroed", "fraction_kept"), whole_network=True,
+        grid_key="thresholds", figure="7", plot="figure7",
+    ),
+)
 
 
 def experiment(name: str) -> Experiment:

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .model import Network
-from .registry import lookup
+from .registry import lookup, registry
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -49,15 +49,12 @@ class Activation:
 
 
 # Hidden-layer activations by config name (network.activation).
-ACTIVATIONS: dict[str, Activation] = {
-    a.name: a
-    for a in (
-        Activation("sigmoid", _sigmoid, "math.sigmoid"),
-        Activation("relu", _relu, "nn.relu"),
-        Activation("tanh", _tanh, "math.tanh"),
-        Activation("linear", _linear, "identity"),
-    )
-}
+ACTIVATIONS: dict[str, Activation] = registry(
+    Activation("sigmoid", _sigmoid, "math.sigmoid"),
+    Activation("relu", _relu, "nn.relu"),
+    Activation("tanh", _tanh, "math.tanh"),
+    Activation("linear", _linear, "identity"),
+)
 
 
 def activation(name: str) -> Activation:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .registry import lookup
+from .registry import lookup, registry
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,13 @@ def _adam(p, g, slots, step, settings):
                                         epsilon=settings["epsilon"], grad=g)
 
 
-OPTIMIZERS: dict[str, Optimizer] = {
-    o.name: o
-    for o in (
-        Optimizer("adagrad", "Keras 1's Adagrad: a += g^2; p -= lr g / (sqrt(a) + eps)", 1, _adagrad_keras1,
-                  initial_slot_key="initial_accumulator_value"),
-        Optimizer("sgd", "plain SGD: p -= lr g", 0, _sgd),
-        Optimizer("rmsprop", "Keras 3's RMSprop, rho 0.9", 2, _rmsprop),
-        Optimizer("adam", "Keras 3's Adam, beta 0.9 / 0.999", 2, _adam),
-    )
-}
+OPTIMIZERS: dict[str, Optimizer] = registry(
+    Optimizer("adagrad", "Keras 1's Adagrad: a += g^2; p -= lr g / (sqrt(a) + eps)", 1, _adagrad_keras1,
+              initial_slot_key="initial_accumulator_value"),
+    Optimizer("sgd", "plain SGD: p -= lr g", 0, _sgd),
+    Optimizer("rmsprop", "Keras 3's RMSprop, rho 0.9", 2, _rmsprop),
+    Optimizer("adam", "Keras 3's Adam, beta 0.9 / 0.999", 2, _adam),
+)
 
 
 def optimizer(name: str) -> Optimizer:

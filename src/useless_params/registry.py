@@ -26,3 +26,11 @@ def lookup(registry: Mapping[str, Entry], name: str, *, what: str = "", key: str
         if key:
             raise InputError(f"{key}: unknown value {name!r}; expected one of {known}") from None
         raise InputError(f"unknown {what} {name!r}; expected one of {known}") from None
+
+
+def registry(*entries: Entry) -> dict[str, Entry]:
+    """A registry of ``entries`` by their ``name``, in the order given (a name twice is a bug)."""
+    table = {entry.name: entry for entry in entries}
+    if len(table) != len(entries):
+        raise ValueError(f"duplicate names in a registry: {[entry.name for entry in entries]}")
+    return table

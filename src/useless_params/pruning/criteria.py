@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..change_scale import change_statistics
-from ..registry import lookup
+from ..registry import lookup, registry
 
 
 def change_scale_score(initial: np.ndarray, trained: np.ndarray) -> np.ndarray:
@@ -52,16 +52,13 @@ class Criterion:
         return list(range(pruning_cfg["random_draws"])) if self.random else [0]
 
 
-CRITERIA: dict[str, Criterion] = {
-    c.name: c
-    for c in (
-        Criterion("change_scale", "change scale |w' - w| / |w|", change_scale_score),
-        Criterion("magnitude", "magnitude |w'|", magnitude_score),
-        Criterion("movement", "movement |w' - w|", movement_score),
-        Criterion("magnitude_increase", "magnitude increase |w'| - |w|", magnitude_increase_score),
-        Criterion("random", "random", None, random=True),
-    )
-}
+CRITERIA: dict[str, Criterion] = registry(
+    Criterion("change_scale", "change scale |w' - w| / |w|", change_scale_score),
+    Criterion("magnitude", "magnitude |w'|", magnitude_score),
+    Criterion("movement", "movement |w' - w|", movement_score),
+    Criterion("magnitude_increase", "magnitude increase |w'| - |w|", magnitude_increase_score),
+    Criterion("random", "random", None, random=True),
+)
 
 
 def criterion(name: str) -> Criterion:

@@ -25,22 +25,21 @@ one shot.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from ..errors import REBUILD, InputError
-from ..fileio import atomic_path
 from ..model import Architecture, Network
-from ..registry import lookup
-from ..seeding import generator
-from .criteria import Criterion, scores
-from .masks import Mask, PruneFraction, check_allocation, prune, random_mask_like
+from ..registry import lookup, registry
+from .criteria import scores
+from .job import JobIdentity
+from .levels import LevelState, dense_state  # noqa: F401 (dense_state: level 0, for the rule script)
+from .masks import Mask, PruneFraction, prune, random_mask_like
 from .sizes import flops_columns, size_columns, storage_columns
+
+if TYPE_CHECKING:
+    from ..training import TrainingRun
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,10 @@ class Protocol:
         return settings
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    p.name: p
-    for p in (
-        Protocol("imp_rewind", "rewind", "prune, rewind the kept weights to the rewind point, retrain"),
-        Protocol("imp_continue", "current", "prune, continue training from the current weights"),
-    )
-}
+PROTOCOLS: dict[str, Protocol] = registry(
+    Protocol("imp_rewind", "rewind", "prune, rewind the kept weights to the rewind point, retrain"),
+    Protocol("imp_continue", "current", "prune, continue training from the current weights"),
+)
 
 
 def protocol(name: str) -> Protocol:
@@ -87,14 +83,11 @@ class Control:
     trains: bool
 
 
-CONTROLS: dict[str, Control] = {
-    c.name: c
-    for c in (
-        Control("reinit", "the level's mask, a fresh random initialisation, trained the same way", True),
-        Control("random_mask", "a random mask with the level's per-layer kept counts, same start", True),
-        Control("supermask", "the level's masked starting network, evaluated without training", False),
-    )
-}
+CONTROLS: dict[str, Control] = registry(
+    Control("reinit", "the level's mask, a fresh random initialisation, trained the same way", True),
+    Control("random_mask", "a random mask with the level's per-layer kept counts, same start", True),
+    Control("supermask", "the level's masked starting network, evaluated without training", False),
+)
 # The chain itself, next to the controls, in the tables' ``variant`` column.
 TICKET = "pruned"
 
@@ -106,90 +99,20 @@ COLUMNS = ("dataset", "network_seed", "protocol", "allocation", "criterion", "dr
 
 
 @dataclass(frozen=True)
-class Chain:
-    """One chain of levels: what identifies it (its path) and seeds its randomness."""
+class Chain(JobIdentity):
+    """One chain of levels: the network, criterion, allocation and draw (``JobIdentity``) and its protocol."""
 
-    dataset: str
-    network_seed: int
     protocol: Protocol
-    allocation: str
-    criterion: Criterion
-    draw: int
-    seed: int  # pruning.seed
-
-    def __post_init__(self):
-        check_allocation(self.allocation)
 
     def identity(self) -> dict:
-        return {"dataset": self.dataset, "network_seed": self.network_seed, "protocol": self.protocol.name,
-                "allocation": self.allocation, "criterion": self.criterion.name, "draw": self.draw}
+        return {**super().identity(), "protocol": self.protocol.name}
 
     def rng(self, level: int, *purpose: object) -> np.random.Generator:
-        return generator(self.seed, self.network_seed, "iterative", self.protocol.name, self.allocation,
-                         self.criterion.name, self.draw, level, *purpose)
+        return self.generator("iterative", self.protocol.name, self.allocation, self.criterion.name, self.draw, level,
+                              *purpose)
 
     def run_seed(self, level: int, variant: str) -> int:
         return int(self.rng(level, "train", variant).integers(2**31 - 1))
-
-
-# --- The state of a level: its mask and its trained weights, one small checksummed HDF5 file.
-
-FORMAT = "useless-params-level"
-FORMAT_VERSION = 1
-
-
-@dataclass
-class LevelState:
-    """Level ``level`` of ``chain``: the mask it trained with and the trained weights (level 0:
-    the dense mask and the trained dense network)."""
-
-    level: int
-    mask: Mask
-    network: Network
-
-    def save(self, path: str | os.PathLike, chain: Chain) -> None:
-        import h5py
-
-        with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-            h5.attrs["format"], h5.attrs["format_version"] = FORMAT, FORMAT_VERSION
-            h5.attrs["identity"] = json.dumps({**chain.identity(), "level": self.level}, sort_keys=True)
-            h5.attrs["layer_sizes"] = list(self.network.architecture.layer_sizes)
-            h5.attrs["activation"] = self.network.activation
-            for layer, (m, k, b) in enumerate(zip(self.mask.layers, self.network.kernels, self.network.biases)):
-                # HDF5's Fletcher-32 checksum on every dataset, verified on every read (as the weight store).
-                h5.create_dataset(f"layer_{layer}/mask", data=np.asarray(m, np.uint8), fletcher32=True)
-                h5.create_dataset(f"layer_{layer}/kernel", data=np.asarray(k, np.float32), fletcher32=True)
-                h5.create_dataset(f"layer_{layer}/bias", data=np.asarray(b, np.float32), fletcher32=True)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, chain: Chain, level: int) -> "LevelState":
-        """Read and check a state file: format, checksums, and that it is ``level`` of ``chain``."""
-        import h5py
-
-        path = Path(path)
-        expected = {**chain.identity(), "level": level}
-        try:
-            with h5py.File(path, "r") as h5:
-                if h5.attrs.get("format") != FORMAT or h5.attrs.get("format_version") != FORMAT_VERSION:
-                    raise InputError(f"{path}: not a {FORMAT} file version {FORMAT_VERSION}; {REBUILD}")
-                identity = json.loads(h5.attrs["identity"])
-                if identity != expected:
-                    wrong = sorted(k for k in expected if identity.get(k) != expected[k])
-                    raise InputError(f"{path}: holds {', '.join(f'{k} {identity.get(k)!r}' for k in wrong)}, "
-                                     f"the path says {', '.join(f'{k} {expected[k]!r}' for k in wrong)}; {REBUILD}")
-                architecture = Architecture(tuple(int(n) for n in h5.attrs["layer_sizes"]), str(h5.attrs["activation"]))
-                layers = [h5[f"layer_{l}"] for l in range(architecture.n_layers)]
-                if any(not d.fletcher32 for g in layers for d in g.values()):
-                    raise InputError(f"{path}: a dataset has no checksum; {REBUILD}")
-                masks = tuple(g["mask"][()].astype(bool) for g in layers)
-                kernels = [g["kernel"][()] for g in layers]
-                biases = [g["bias"][()] for g in layers]
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{path}: damaged level file ({exc}); {REBUILD}") from exc
-        for l, (m, k) in enumerate(zip(masks, kernels)):
-            if m.shape != architecture.kernel_shape(l) or k.shape != m.shape or np.count_nonzero(k[~m]):
-                raise InputError(f"{path}: layer {l}'s kernel and mask disagree; {REBUILD}")
-        return cls(level, Mask(masks), Network(kernels, biases, architecture.activation))
 
 
 # --- One level.
@@ -265,8 +188,3 @@ def run_level(chain: Chain, level: int, previous: LevelState, *, reference: Netw
         else:
             lookup(CONTROLS, name, what="iterative control")
     return LevelState(level, mask, network), rows
-
-
-def dense_state(trained: Network) -> LevelState:
-    """Level 0: the trained dense network with every weight kept."""
-    return LevelState(0, Mask.dense([k.shape for k in trained.kernels]), trained)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .iterative import protocol
+from .summary import operating_points
 
 
 def iterative_baseline(test_accuracy: list[float], protocol_name: str, settings: dict) -> float:
@@ -22,7 +23,6 @@ def summarise_levels(levels, dense_test_accuracy: dict[tuple[str, int], list[flo
     the mean loss in points against ``iterative_baseline``; per (dataset, protocol, allocation,
     criterion, variant): the smallest mean kept fraction whose mean loss is at most each of ``points``
     (1.0: no level is). ``settings[protocol]``: its epochs, learning rate (and rewind epoch)."""
-    import pandas as pd
 
     baseline = [iterative_baseline(dense_test_accuracy[(dataset, seed)], name, settings[name])
                 for dataset, seed, name in zip(levels["dataset"], levels["network_seed"], levels["protocol"])]
@@ -43,12 +43,6 @@ def summarise_levels(levels, dense_test_accuracy: dict[tuple[str, int], list[flo
                   kept_fraction_with_biases=("kept_fraction_with_biases", "mean"), speedup=("speedup", "mean"),
                   sparse_gzip_bytes=("sparse_gzip_bytes", "mean"))
              .reset_index())
-    rows = []
-    for key, group in curve.groupby(keys, sort=False):
-        row = dict(zip(keys, key), baseline_accuracy=float(group["baseline_accuracy"].mean()),
-                   levels=int(group["level"].max()))
-        for point in points:
-            ok = group[group["mean_loss_points"] <= point]
-            row[f"min_kept_fraction_within_{point:g}_points"] = float(ok["kept_fraction"].min()) if len(ok) else 1.0
-        rows.append(row)
-    return curve, pd.DataFrame(rows)
+    levels_run = curve.groupby(keys, sort=False)["level"].transform("max")
+    return curve, operating_points(curve.assign(levels=levels_run), keys, points, "levels",
+                                   "min_kept_fraction_within_{:g}_points", lambda ok: ok["kept_fraction"].min())

@@ -20,34 +20,46 @@ COLUMNS = ("dataset", "network_seed", "criterion", "allocation", "draw", "retrai
 
 
 @dataclass(frozen=True)
-class PruningJob:
-    """What identifies a pruning job (its path) and seeds its randomness (``seed``: ``pruning.seed``)."""
+class JobIdentity:
+    """What identifies a pruning job of one trained network (its path), and ``seed`` (``pruning.seed``),
+    which seeds its randomness with that identity."""
 
     dataset: str
     network_seed: int
     criterion: Criterion
     allocation: str
     draw: int
-    retraining: Retraining
     seed: int
 
     def __post_init__(self):
         check_allocation(self.allocation)
 
+    def identity(self) -> dict:
+        return {"dataset": self.dataset, "network_seed": self.network_seed, "criterion": self.criterion.name,
+                "allocation": self.allocation, "draw": self.draw}
+
+    def generator(self, *purpose: object):
+        return generator(self.seed, self.network_seed, *purpose)
+
+
+@dataclass(frozen=True)
+class PruningJob(JobIdentity):
+    """One job of the one-shot comparison: a ``JobIdentity`` and its retraining mode."""
+
+    retraining: Retraining
+
     def scores(self, reference: Network, trained: Network):
         """Every weight's score, comparing ``reference`` with ``trained`` (random criteria: this job's draw)."""
-        rng = (generator(self.seed, self.network_seed, "prune", self.criterion.name, self.draw)
-               if self.criterion.random else None)
+        rng = self.generator("prune", self.criterion.name, self.draw) if self.criterion.random else None
         return scores(self.criterion, reference.kernels, trained.kernels, rng)
 
     def retrain_seed(self, compression: float) -> int:
         """The seed of the retraining run at ``compression`` (its shuffles; never the job order)."""
-        return int(generator(self.seed, self.network_seed, "retrain", self.retraining.name, self.criterion.name,
-                             self.allocation, self.draw, float(compression)).integers(2**31 - 1))
+        return int(self.generator("retrain", self.retraining.name, self.criterion.name, self.allocation, self.draw,
+                                  float(compression)).integers(2**31 - 1))
 
     def identity(self) -> dict:
-        return {"dataset": self.dataset, "network_seed": self.network_seed, "criterion": self.criterion.name,
-                "allocation": self.allocation, "draw": self.draw, "retraining": self.retraining.name}
+        return {**super().identity(), "retraining": self.retraining.name}
 
 
 def job_rows(job: PruningJob, *, compressions: list[float], initial: Network, reference: Network,

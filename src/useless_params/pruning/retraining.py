@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from ..model import Architecture, Network
-from ..registry import lookup
+from ..registry import lookup, registry
 from .masks import Mask
 
 
@@ -34,14 +34,11 @@ class Retraining:
         return {"epochs": int(section["epochs"]), "learning_rate": float(section["learning_rate"])}
 
 
-RETRAINING: dict[str, Retraining] = {
-    r.name: r
-    for r in (
-        Retraining("none", None, None, "one-shot: the pruned trained network, evaluated as is"),
-        Retraining("finetune", "trained", "finetune", "masked training from the trained weights"),
-        Retraining("rewind", "initial", "rewind", "kept weights reset to their initial values, then masked training"),
-    )
-}
+RETRAINING: dict[str, Retraining] = registry(
+    Retraining("none", None, None, "one-shot: the pruned trained network, evaluated as is"),
+    Retraining("finetune", "trained", "finetune", "masked training from the trained weights"),
+    Retraining("rewind", "initial", "rewind", "kept weights reset to their initial values, then masked training"),
+)
 
 
 def retraining(name: str) -> Retraining:

@@ -24,7 +24,6 @@ def summarise(jobs, dense_test_accuracy: dict[tuple[str, int], list[float]], set
     network's test accuracy at every stored epoch; ``settings[mode]`` the mode's epochs and
     learning rate (the rule's params, ``Retraining.settings``).
     """
-    import pandas as pd
 
     for mode, epochs in jobs.groupby("retraining", sort=False)["epochs"]:
         # The tables record what their jobs ran; the params say what the config asks for now.
@@ -46,14 +45,24 @@ def summarise(jobs, dense_test_accuracy: dict[tuple[str, int], list[float]], set
                   sparse_gzip_bytes=("sparse_gzip_bytes", "mean"), dense_hdf5_bytes=("dense_hdf5_bytes", "mean"),
                   speedup=("speedup", "mean"))
              .reset_index())
+    # The highest ratio within each budget (a loss is not required to grow with the ratio, so a
+    # lower ratio may miss the budget that a higher one meets).
+    return curve, operating_points(curve, keys, points, "epochs", "max_compression_within_{:g}_points",
+                                   lambda ok: ok["compression"].max())
+
+
+def operating_points(curve, keys: list[str], points, count: str, name: str, best):
+    """Per ``keys`` group of ``curve``: the mean baseline, the first ``count``, and for every budget
+    in ``points`` (accuracy points lost at most) ``best(rows within it)`` as column ``name``
+    (1.0 where no row is within it)."""
+    import pandas as pd
+
     rows = []
     for key, group in curve.groupby(keys, sort=False):
         row = dict(zip(keys, key), baseline_accuracy=float(group["baseline_accuracy"].mean()),
-                   epochs=int(group["epochs"].iloc[0]))
+                   **{count: int(group[count].iloc[0]) if count in group else None})
         for point in points:
-            # The highest ratio within the budget (1.0: no ratio is; a loss is not required to
-            # grow with the ratio, so a lower ratio may miss the budget that a higher one meets).
             ok = group[group["mean_loss_points"] <= point]
-            row[f"max_compression_within_{point:g}_points"] = float(ok["compression"].max()) if len(ok) else 1.0
+            row[name.format(point)] = float(best(ok)) if len(ok) else 1.0
         rows.append(row)
-    return curve, pd.DataFrame(rows)
+    return pd.DataFrame(rows)
