@@ -308,7 +308,7 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
         dry_run = time.perf_counter() - start
     # The disturbance stage only: the pruning jobs would hide the evaluation jobs' overhead.
     config = yaml.safe_load(tiny_config.read_text())
-    config["pruning"] = dict(config.get("pruning") or {}, criteria=[])
+    config["pruning"] = dict(config.get("pruning") or {}, criteria=[], iterative={"protocols": []})
     tiny_dir.mkdir(parents=True, exist_ok=True)
     tiny_config = tiny_dir / "config-no-pruning.yaml"
     tiny_config.write_text(yaml.safe_dump(config))

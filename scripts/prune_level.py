@@ -10,6 +10,7 @@ def main(smk):
     from useless_params import data, pruning
     from useless_params.fileio import write_rows
     from useless_params.pruning import iterative
+    from useless_params.pruning.levels import LevelState, dense_state
     from useless_params.pruning.masks import PruneFraction
     from useless_params.pruning.retraining import make_trainer
     from useless_params.store import WeightStore
@@ -20,12 +21,11 @@ def main(smk):
                             allocation=w.allocation, criterion=pruning.criterion(w.criterion), draw=int(w.draw),
                             seed=p.seed)
     store = WeightStore(smk.input.store)
-    previous = (iterative.dense_state(store.network(-1)) if level == 1
-                else iterative.LevelState.load(smk.input.previous, chain, level - 1))
+    previous = dense_state(store.network(-1)) if level == 1 else LevelState.load(smk.input.previous, chain, level - 1)
     settings = p.protocol
-    rewind_point = store.network(store.resolve_epoch(settings.get("rewind_epoch", 0)))
-    reference = rewind_point if chain.protocol.start == "rewind" else store.network(
-        store.resolve_epoch(p.reference_epoch))
+    # One stored epoch, read once: imp_rewind's rewind point (its start and its scores' w);
+    # imp_continue scores against the change-scale reference epoch and starts from level L-1.
+    point = store.network(store.resolve_epoch(settings.get("rewind_epoch", p.reference_epoch)))
     entry = data.dataset(w.dataset)
     arrays = data.load_npz(smk.input.data, entry)
     train = make_trainer(
@@ -34,7 +34,7 @@ def main(smk):
         store.architecture, p.trainer, threads=smk.threads)
     started = time.perf_counter()
     state, rows = iterative.run_level(
-        chain, level, previous, reference=reference, rewind_point=rewind_point,
+        chain, level, previous, reference=point, rewind_point=point,
         amount=PruneFraction(p.rate, p.output_rate), settings=settings, controls=p.controls,
         train=train, architecture=store.architecture)
     print(f"{w.dataset}/seed{w.seed}/{w.protocol}/{w.allocation}/{w.criterion}/draw{w.draw} level {level}: "

@@ -85,11 +85,6 @@ class Network:
     def n_biases(self) -> int:
         return sum(int(np.size(b)) for b in self.biases)
 
-    def float32(self) -> "Network":
-        """The same parameters as float32 arrays."""
-        return Network([np.asarray(k, np.float32) for k in self.kernels],
-                       [np.asarray(b, np.float32) for b in self.biases], self.activation)
-
     @staticmethod
     def at_epoch(kernels: list[np.ndarray], biases: list[np.ndarray], epoch: int, activation: str) -> "Network":
         """Epoch ``epoch`` of per-epoch stacks (``kernels[l]`` is (epochs + 1, n_in, n_out))."""

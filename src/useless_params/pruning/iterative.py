@@ -34,7 +34,7 @@ from ..model import Architecture, Network
 from ..registry import lookup, registry
 from .criteria import scores
 from .job import JobIdentity
-from .levels import LevelState, dense_state  # noqa: F401 (dense_state: level 0, for the rule script)
+from .levels import LevelState, dense_state  # noqa: F401 (dense_state: level 0, part of this interface)
 from .masks import Mask, PruneFraction, prune, random_mask_like
 from .sizes import flops_columns, size_columns, storage_columns
 

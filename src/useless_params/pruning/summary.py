@@ -60,7 +60,7 @@ def operating_points(curve, keys: list[str], points, count: str, name: str, best
     rows = []
     for key, group in curve.groupby(keys, sort=False):
         row = dict(zip(keys, key), baseline_accuracy=float(group["baseline_accuracy"].mean()),
-                   **{count: int(group[count].iloc[0]) if count in group else None})
+                   **{count: int(group[count].iloc[0])})
         for point in points:
             ok = group[group["mean_loss_points"] <= point]
             row[name.format(point)] = float(best(ok)) if len(ok) else 1.0
