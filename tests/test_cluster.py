@@ -56,11 +56,12 @@ SEEDS = yaml.safe_load(SMALL.read_text())["training"]["seeds"]
 CSV_TARGETS = (["results/table1.csv"]
                + [f"results/experiments/{name}.csv" for name in EXPERIMENTS]
                + [f"results/networks/mnist/seed{s}/change_scale_summary.csv" for s in SEEDS]
-               + ["results/pruning/pruning.csv"])
+               + ["results/pruning/pruning.csv", "results/pruning/iterative/levels.csv"])
 # Every run here adds tests/cluster/fewer_pruning_jobs.yaml to the tiny configuration: 6 pruning
-# jobs (2 modes x (magnitude + 2 random draws)), one batch (ten to a batch in the profiles).
+# jobs (2 modes x (magnitude + 2 random draws)), one batch (ten to a batch in the profiles),
+# and one two-level iterative chain, one batch of its own (group "levels").
 FEWER_PRUNING = REPO / "tests" / "cluster" / "fewer_pruning_jobs.yaml"
-PRUNING_BATCHES = 1
+PRUNING_BATCHES = 2
 # Fast status polling for the tests (the profiles keep gentler defaults).
 SLURM_FAST = ["--slurm-init-seconds-before-status-checks", "2"]
 SGE_FAST = ["--sge-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "3"]
@@ -306,7 +307,8 @@ def test_slurm_profile_matches_local_run(slurm, reference, tmp_path):
                     *SLURM_FAST)
     assert run.returncode == 0, run.describe() + "\n" + slurm.logs()
     assert_submissions(run.output, "has been submitted with SLURM jobid", "group_", 1 + PRUNING_BATCHES)
-    assert run.output.count("group_evaluation") >= 1 and run.output.count("group_pruning") >= PRUNING_BATCHES
+    assert run.output.count("group_evaluation") >= 1 and run.output.count("group_pruning") >= 1
+    assert run.output.count("group_levels") >= 1
     assert_same_csvs(tmp_path / "work", reference())
     print(f"slurm profile (squeue): {run.elapsed:.0f} s")
 
@@ -412,6 +414,7 @@ def test_lsf_profile_matches_local_run(fake_lsf, reference, tmp_path):
     assert all(job["stat"] == "DONE" for job in jobs), jobs
     names = [job["name"] for job in jobs]
     assert sum("group_evaluation" in n for n in names) == 1 and sum("group_pruning" in n for n in names) == 1, names
+    assert sum("group_levels" in n for n in names) == 1, names
     assert any("rule_train_network" in n for n in names), names
     requests = {job["name"].split(":")[0]: job["options"] for job in jobs}
     assert requests["Snakemake_rule_train_network"]["-W"] == "60", requests  # the rule's runtime, minutes
