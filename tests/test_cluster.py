@@ -371,7 +371,9 @@ def test_sge_profile_matches_local_run(sge, reference, tmp_path):
     run = snakemake(workdir, "--profile", str(SGE_PROFILE), *SGE_FAST, env=sge.env)
     assert run.returncode == 0, run.describe() + "\n" + sge.logs()
     submitted = [line for line in run.output.splitlines() if "submitted" in line.lower() and "sge" in line.lower()]
-    assert len(submitted) >= 3 + PRUNING_BATCHES, run.output  # training, change scale, the batches
+    # Training, change scale, the evaluation batch and the pruning batches: the plugin submits
+    # the jobs ready in one round as one array job, so both pruning batches may be one array.
+    assert len(submitted) >= 4, run.output
     assert_same_csvs(workdir, reference())
     print(f"sge profile: {run.elapsed:.0f} s")
 
