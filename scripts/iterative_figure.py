@@ -12,7 +12,7 @@ def main(smk):
 
     curve = pd.read_csv(smk.input.curve)
     plots.save(iterative_figure(curve), smk.output.png, smk.output.pdf, smk.params.dpi)
-    plots.save(iterative_early_stop_figure(curve), smk.output.early_png, smk.output.early_pdf, smk.params.dpi)
+    plots.save(iterative_early_stop_figure(curve, smk.params.validation), smk.output.early_png, smk.output.early_pdf, smk.params.dpi)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

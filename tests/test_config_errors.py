@@ -138,6 +138,37 @@ BAD_CONFIGS = [
      "pruning.iterative.imp_rewind.rewind_epoch: 3 is beyond training.epochs (2)"),
     ("iterative-too-many-levels", setter("pruning", "iterative", "levels", 30),
      "pruning.iterative.levels: 30 levels at rate 0.5 (output 0.25) leave layer 1 of the MNIST network no weight"),
+    # Values that passed the dry run and were never shown to work (issue 24): each is now
+    # rejected up front; the ones that work are run for real in test_accepted_values.py.
+    ("rewind-beyond-the-dense-run", setter("pruning", "rewind", "epochs", 5),
+     "pruning.rewind.epochs: 5 is beyond training.epochs (2); a rewound network is compared with the dense network"),
+    ("imp-rewind-beyond-the-dense-run", setter("pruning", "iterative", "imp_rewind", "epochs", 2),
+     "pruning.iterative.imp_rewind.epochs: 2 epochs from epoch 1 pass training.epochs (2)"),
+    ("compression-1e300", setter("pruning", "compression", [2, 1.0e300]),
+     "pruning.compression[1]: 1e+300 keeps less than one weight of the MNIST network's 1,000 in its smallest layer "
+     "(layer allocation); at most 1,000"),
+    ("compression-beyond-every-weight", both(setter("pruning", "allocations", ["global"]),
+                                             setter("pruning", "compression", [2, 100000])),
+     "pruning.compression[1]: 100000 keeps less than one weight of the MNIST network's 89,400 in all its layers"),
+    ("fashion-idx-directory-empty", both(setter("data", "datasets", ["mnist", "fashion_mnist"]),
+                                         setter("data", "fashion_mnist", {"source": "file", "path": "."})),
+     "data.fashion_mnist.path: '.' lacks train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+     "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"),
+    ("mnist-file-not-an-npz", file_source(str(REPO / "README.md")),
+     f"data.mnist.path: {str(REPO / 'README.md')!r} is not an .npz file (not a zip archive)"),
+    ("hidden-layer-of-1e8-units", setter("network", "hidden_layers", [100000000]),
+     "network.hidden_layers: training the MNIST network (79,500,000,010 parameters) for 2 epochs needs at least"),
+    ("epochs-1e11", setter("training", "epochs", 1.0e11),
+     "training.epochs: training the MNIST network (89,610 parameters) for 100000000000 epochs needs at least 71.7 PB"),
+    ("finetune-epochs-1e11", setter("pruning", "finetune", "epochs", 1.0e11),
+     "pruning.finetune.epochs: 100000000000 epochs of the MNIST network (89,610 parameters) on 2,700 images take "
+     "at least"),
+    ("repeats-1e9", setter("experiments", "repeats", 10**9),
+     "experiments.repeats: 1000000000 repeats make tables of 4,000,000,000 rows per shuffle_biases job"),
+    ("random-draws-1e7", setter("pruning", "random_draws", 10**7),
+     "pruning.random_draws: the configuration makes 140,000,044 jobs (80,000,008 of them pruning.iterative); "
+     "the workflow takes at most 200,000"),
+    ("dpi-100000", setter("figures", "dpi", 100000), "figures.dpi: 100000 is greater than the maximum of 1200"),
 ]
 
 
@@ -218,6 +249,10 @@ def test_nested_config_overrides_work(tmp_path):
     proc = snakemake(tmp_path / "run", *base, "--config", "training={epochs: 0}", check=False, timeout=120)
     assert proc.returncode == 1
     assert "config error: training.epochs: 0 is less than the minimum of 1" in proc.stderr.splitlines()
+    # YAML 1.1 would read 0x10 as 16 and 010 as 8: only decimal numbers are numbers here.
+    proc = snakemake(tmp_path / "run", *base, "--config", "experiments={repeats: 0x10}", check=False, timeout=120)
+    assert proc.returncode == 1
+    assert "config error: experiments.repeats: expected an integer, got '0x10'" in proc.stderr.splitlines()
 
 
 # The message helpers, in process (no Snakemake).
@@ -251,3 +286,26 @@ def test_check_config_accepts_the_schema_defaults():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     check_config(config, REPO / "workflow/schemas/config.schema.yaml")
     assert config == yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_budget_names_the_disk_and_the_time_in_process():
+    """The estimates behind the size checks: the weight stores against the free disk space, a
+    retraining run against a month, and this machine's memory against the trainer's snapshots."""
+    from snakemake.utils import validate
+
+    from useless_params.errors import InputError
+    from useless_params.sizing import check_budget, human_bytes, human_seconds, store_bytes
+
+    config = yaml.safe_load(SMALL.read_text())
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    check_budget(config, free_disk_bytes=10**9, memory_bytes=10**9)  # the tiny run fits easily
+    need = store_bytes(89_610, 2)
+    assert need == 4 * 5 * 89_610
+    with pytest.raises(InputError, match=r"^training.epochs: the weight stores of 1 network\(s\) at 2 epochs take "
+                                         r"at least 1.79 MB; the working directory's disk has 1 MB free$"):
+        check_budget(config, free_disk_bytes=10**6, memory_bytes=10**9)
+    with pytest.raises(InputError, match=r"^training.epochs: training the MNIST network \(89,610 parameters\) for "
+                                         r"2 epochs needs at least 11.6 MB of memory .*; this machine has 11 MB$"):
+        check_budget(config, free_disk_bytes=10**9, memory_bytes=11 * 10**6)
+    assert human_bytes(999) == "999 B" and human_bytes(1.5e12) == "1.5 TB" and human_bytes(7e16) == "70 PB"
+    assert human_seconds(30) == "30 s" and human_seconds(7200) == "2 hours" and human_seconds(3 * 86400) == "3 days"

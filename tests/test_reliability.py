@@ -487,3 +487,85 @@ def test_zeros_written_into_the_trained_weights_stop_the_next_reader(reference_r
     assert line.endswith("delete it and rerun snakemake to rebuild it")
     assert (workdir / "results/table1.csv").read_bytes() == table  # the valid table from before stays
     assert not (workdir / "results/networks/mnist/seed3/change_scale.h5").exists() and not leftovers(workdir)
+
+
+# Iterative chains: per-level tables and state files are checked like the other job outputs.
+
+CHAIN = "results/networks/mnist/seed3/iterative/imp_rewind/layer/random/draw1"
+LEVELS = "results/pruning/iterative/levels.csv"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text.replace(",imp_rewind,", ",imp_continue,"),
+     f"error: {CHAIN}/level1.csv: protocol is imp_continue in"),
+    (lambda text: text.replace(",random,1,1,", ",random,1,2,"), f"error: {CHAIN}/level1.csv: level is 2 in"),
+], ids=["other-protocol", "other-level"])
+def test_level_table_that_disagrees_with_its_path_stops_the_summary(reference_run, tmp_path, damage, message):
+    workdir = _copy_of(reference_run, tmp_path)
+    table = workdir / CHAIN / "level1.csv"
+    table.write_text(damage(table.read_text()))
+    proc = snakemake(workdir, "--cores", "1", LEVELS, check=False)
+    assert job_stats(proc) == {"iterative_summary": 1}
+    line = job_error(proc)
+    assert line.startswith(message), line
+    assert not (workdir / LEVELS).exists() and not leftovers(workdir)
+
+
+def test_damaged_level_file_stops_the_next_level(reference_run, tmp_path):
+    """Bytes of level 1's state file overwritten (same size): level 2 stops, naming it."""
+    workdir = _copy_of(reference_run, tmp_path)
+    state = workdir / CHAIN / "level1.h5"
+    with h5py.File(state, "r") as h5:
+        offset = h5["layer_0/kernel"].id.get_chunk_info(0).byte_offset
+    with open(state, "r+b") as handle:
+        handle.seek(offset + 100)
+        handle.write(b"\x7f" * 4000)
+    for suffix in ("h5", "csv"):
+        (workdir / CHAIN / f"level2.{suffix}").unlink()
+    proc = snakemake(workdir, "--cores", "1", f"{CHAIN}/level2.csv", check=False)
+    assert job_stats(proc) == {"prune_level": 1}
+    line = job_error(proc)
+    assert line.startswith(f"error: {CHAIN}/level1.h5: damaged level file ("), line
+    assert line.endswith("delete it and rerun snakemake to rebuild it")
+    assert not (workdir / CHAIN / "level2.h5").exists() and not leftovers(workdir)
+
+
+def test_chain_killed_between_its_levels_resumes_byte_identical(reference_run, tmp_path):
+    """SIGKILL of the whole run once level 1 of a chain is done: the resumed run keeps level 1
+    and ends with the uninterrupted run's level tables."""
+    workdir = _copy_of(reference_run, tmp_path)
+    for level in (1, 2):
+        for suffix in ("h5", "csv"):
+            (workdir / CHAIN / f"level{level}.{suffix}").unlink()
+    target = f"{CHAIN}/level2.csv"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(SMALL), "--cores", "1", target]
+    log = tmp_path / "killed.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while "(Rule: prune_level)" not in log.read_text():
+            assert proc.poll() is None, f"the run ended before level 1 finished; see {log}"
+            assert time.monotonic() < deadline, "level 1 did not finish in 5 minutes"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    deadline = time.monotonic() + 30
+    while _group_alive(proc.pid):
+        assert time.monotonic() < deadline, "jobs of the killed run are still running"
+        time.sleep(0.1)
+    level1 = (workdir / CHAIN / "level1.h5").stat().st_mtime_ns
+    assert not (workdir / CHAIN / "level2.csv").exists()
+    snakemake(workdir, "--unlock")
+    assert planned_jobs(workdir, SMALL, target) == {"prune_level": 1}
+    snakemake(workdir, "--cores", "1", "--rerun-incomplete", target)
+    assert (workdir / CHAIN / "level1.h5").stat().st_mtime_ns == level1, "level 1 was redone"
+    for level in (1, 2):
+        name = f"{CHAIN}/level{level}.csv"
+        assert (workdir / name).read_bytes() == (reference_run / name).read_bytes(), name
+    assert not leftovers(workdir)

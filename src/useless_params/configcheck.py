@@ -156,9 +156,13 @@ def _typed(node, schema: dict):
             except ValueError:
                 pass
         try:
-            return yaml.safe_load(node)
+            value = yaml.safe_load(node)
         except yaml.YAMLError:
             return node
+        # YAML 1.1 reads 0x10 as 16, 010 as 8 and 1:30 as 90: a number that is not written in
+        # decimal stays a string, for the schema to reject ("expected an integer, got '0x10'").
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return node if numeric else value
     return node
 
 
@@ -252,3 +256,25 @@ def _check_datasets(data: dict) -> None:
         if not exists(section["path"]):
             raise InputError(f"data.{name}.path: no such {kind} {section['path']!r} "
                              f"(relative paths start at the working directory {os.getcwd()})")
+        _check_data_file(f"data.{name}.path", section["path"], entry.file_layout)
+
+
+def _check_data_file(key: str, path: str, layout: str) -> None:
+    """The cheap part of what ``prepare_data`` reads: the four IDX files are there, or the file is
+    a zip archive (what every .npz is); their contents are checked when read."""
+    from .dataformats import IDX_FILES
+
+    if layout == "idx":
+        missing = [file for file in IDX_FILES.values() if not os.path.isfile(os.path.join(path, file))]
+        if missing:
+            raise InputError(f"{key}: {path!r} lacks {', '.join(missing)} (expected the four IDX .gz files "
+                             f"{', '.join(IDX_FILES.values())})")
+        return
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"{key}: cannot read {path!r} ({exc.strerror or exc})") from None
+    if magic != b"PK\x03\x04":
+        raise InputError(f"{key}: {path!r} is not an .npz file (not a zip archive); expected Keras' mnist.npz "
+                         f"layout with x_train, y_train, x_test, y_test")

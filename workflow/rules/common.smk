@@ -30,6 +30,7 @@ from useless_params.model import Architecture
 from useless_params.optimizers import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
 from useless_params.pruning.iterative import PROTOCOLS, amount as iterative_amount
+from useless_params.sizing import check_budget
 from useless_params.training import TRAINER_KEYS
 
 # Any config error ends here, before a job starts, as one line naming the key
@@ -53,6 +54,7 @@ try:
     optimizer(config["training"]["optimizer"])
     pruning.check_config(config)
     check_grids(config)
+    check_budget(config)  # memory, disk, time and job count: lower bounds with the estimate
 except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)

@@ -116,6 +116,7 @@ rule iterative_figure:
         runtime=10,
     params:
         dpi=config["figures"]["dpi"],
+        validation=config["training"]["validation_split"] > 0,
     script:
         "../../scripts/iterative_figure.py"
 

@@ -30,8 +30,9 @@ __all__ = ["ALLOCATIONS", "COLUMNS", "CRITERIA", "RETRAINING", "Compression", "C
 
 
 def check_config(config: dict) -> None:
-    """Every name in the ``pruning`` section is registered, and the iterative levels fit every
-    trained network (one-line errors naming the key)."""
+    """Every name in the ``pruning`` section is registered; every compression ratio and the
+    iterative levels fit every trained network; retraining from a rewind point stays within the
+    dense run it is compared with (one-line errors naming the key)."""
     from ..data import dataset
     from ..model import Architecture
     from .iterative import CONTROLS, PROTOCOLS, amount
@@ -47,20 +48,47 @@ def check_config(config: dict) -> None:
         for index, name in enumerate(cfg[key]):
             if name not in known:
                 raise InputError(f"{section}.{key}[{index}]: unknown value {name!r}; expected one of {', '.join(known)}")
+    epochs = config["training"]["epochs"]
+    architectures = [(dataset(name), Architecture.from_config(config["network"], dataset(name).n_features,
+                                                              dataset(name).n_classes))
+                     for name in config["data"]["datasets"]]
+    if pruning_cfg["criteria"]:
+        _check_one_shot(pruning_cfg, epochs, architectures)
     if not iterative_cfg["protocols"]:
         return
-    epochs = config["training"]["epochs"]
-    if "imp_rewind" in iterative_cfg["protocols"] and iterative_cfg["imp_rewind"]["rewind_epoch"] > epochs:
-        raise InputError(f"pruning.iterative.imp_rewind.rewind_epoch: {iterative_cfg['imp_rewind']['rewind_epoch']} "
-                         f"is beyond training.epochs ({epochs}); the weight store holds epochs 0..{epochs}")
+    if "imp_rewind" in iterative_cfg["protocols"]:
+        rewind = iterative_cfg["imp_rewind"]
+        if rewind["rewind_epoch"] > epochs:
+            raise InputError(f"pruning.iterative.imp_rewind.rewind_epoch: {rewind['rewind_epoch']} is beyond "
+                             f"training.epochs ({epochs}); the weight store holds epochs 0..{epochs}")
+        if rewind["rewind_epoch"] + rewind["epochs"] > epochs:
+            raise InputError(f"pruning.iterative.imp_rewind.epochs: {rewind['epochs']} epochs from epoch "
+                             f"{rewind['rewind_epoch']} pass training.epochs ({epochs}); each level is compared "
+                             f"with the dense run after as many epochs from the rewind point")
     per_level = amount(iterative_cfg)
-    for name in config["data"]["datasets"]:
-        entry = dataset(name)
-        sizes = Architecture.from_config(config["network"], entry.n_features, entry.n_classes).kernel_shapes()
-        counts = per_level.counts_after([a * b for a, b in sizes], iterative_cfg["levels"])
+    for entry, architecture in architectures:
+        counts = per_level.counts_after([a * b for a, b in architecture.kernel_shapes()], iterative_cfg["levels"])
         for level, kept in enumerate(counts, start=1):
             if min(kept) < 1:
                 layer = kept.index(min(kept))
                 raise InputError(f"pruning.iterative.levels: {iterative_cfg['levels']} levels at rate "
                                  f"{per_level.rate:g} (output {per_level.output_rate:g}) leave layer {layer} of the "
                                  f"{entry.title} network no weight at level {level}; at most {level - 1} levels")
+
+
+def _check_one_shot(pruning_cfg: dict, epochs: int, architectures) -> None:
+    """Rewinding has a dense run to be compared with, and every ratio keeps at least one weight
+    (a larger one would be clamped to one weight and reported under a ratio it never reached)."""
+    if "rewind" in pruning_cfg["retraining"] and pruning_cfg["rewind"]["epochs"] > epochs:
+        raise InputError(f"pruning.rewind.epochs: {pruning_cfg['rewind']['epochs']} is beyond training.epochs "
+                         f"({epochs}); a rewound network is compared with the dense network after as many epochs")
+    for entry, architecture in architectures:
+        weights = [a * b for a, b in architecture.kernel_shapes()]
+        for allocation in pruning_cfg["allocations"]:
+            smallest = min(weights) if allocation == "layer" else sum(weights)
+            for index, ratio in enumerate(pruning_cfg["compression"]):
+                if ratio > smallest:
+                    where = "its smallest layer" if allocation == "layer" else "all its layers together"
+                    raise InputError(f"pruning.compression[{index}]: {ratio:g} keeps less than one weight of the "
+                                     f"{entry.title} network's {smallest:,} in {where} ({allocation} allocation); "
+                                     f"at most {smallest:,}")

@@ -47,9 +47,9 @@ class Criterion:
     score: Callable[[np.ndarray, np.ndarray], np.ndarray] | None  # None: random scores
     random: bool = False  # repeated with several draws (pruning.random_draws)
 
-    def draws(self, pruning_cfg: dict) -> list[int]:
+    def draws(self, pruning_cfg: dict) -> range:
         """The draws this criterion is repeated with: several for random scores, one otherwise."""
-        return list(range(pruning_cfg["random_draws"])) if self.random else [0]
+        return range(pruning_cfg["random_draws"] if self.random else 1)
 
 
 CRITERIA: dict[str, Criterion] = registry(

@@ -107,12 +107,15 @@ def iterative_figure(curve: pd.DataFrame) -> p9.ggplot:
             + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, color="grey"))
 
 
-def iterative_early_stop_figure(curve: pd.DataFrame) -> p9.ggplot:
-    """The early-stopping epoch (lowest validation loss) against the remaining fraction of weights."""
+def iterative_early_stop_figure(curve: pd.DataFrame, validation: bool = True) -> p9.ggplot:
+    """The early-stopping epoch (lowest validation loss) against the remaining fraction of weights;
+    without validation data (``validation`` False) every level's last epoch, and the figure says so."""
     frame, several_datasets = _iterative_frame(curve)
     frame = frame[frame["variant"].astype(str) != "supermask"]
-    return _iterative_plot(frame, several_datasets, "mean_early_stop_epoch", "std_early_stop_epoch",
-                           "Early-stopping epoch (lowest validation loss)",
-                           "Iterative pruning: how fast each level trains",
-                           "Lottery tickets train faster than the dense network (Frankle & Carbin 2019): a lower "
-                           "epoch at the same remaining fraction.")
+    label = ("Early-stopping epoch (lowest validation loss)" if validation
+             else "Early-stopping epoch: none (no validation data; the last epoch)")
+    note = ("Lottery tickets train faster than the dense network (Frankle & Carbin 2019): a lower epoch at the "
+            "same remaining fraction." if validation else
+            "training.validation_split is 0: no validation loss to stop on, so every level shows its last epoch.")
+    return _iterative_plot(frame, several_datasets, "mean_early_stop_epoch", "std_early_stop_epoch", label,
+                           "Iterative pruning: how fast each level trains", note)
