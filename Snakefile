@@ -1,6 +1,7 @@
 # Useless Parameters: how much does each trained parameter matter?
 # Stages: data -> training (HDF5 weight store) -> change scale -> figures 1-3,
-# and disturbance experiments -> Table 1 and figures 4-7. See README.md.
+# and disturbance experiments -> Table 1 and figures 4-7; pruning, iterative pruning, and
+# what every job cost (benchmarks/jobs/ -> benchmarks/job_costs.csv). See README.md.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -30,6 +31,7 @@ include: "workflow/rules/experiments.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/pruning.smk"
 include: "workflow/rules/iterative.smk"
+include: "workflow/rules/job_costs.smk"
 
 
 rule all:

@@ -12,6 +12,7 @@ def main(smk):
 
     from useless_params import data, store, training
     from useless_params.fileio import atomic_path, write_csv
+    from useless_params.job_costs import process_cost
     from useless_params.model import Architecture
 
     seed, entry = int(smk.wildcards.seed), data.dataset(smk.wildcards.dataset)
@@ -42,6 +43,7 @@ def main(smk):
                           **{k: v for k, v in history.items() if k != "test_accuracy"},
                           "test_accuracy": history["test_accuracy"][1:]})
     write_csv(frame, smk.output.history)
+    summary["job_cost"] = process_cost()  # no benchmark: on a rule eligible for --cache
     with atomic_path(smk.output.metrics) as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

@@ -46,3 +46,18 @@ def test_default_config_equals_schema_defaults():
         return node["default"]
 
     assert config == defaults(schema)
+
+
+def test_every_rule_that_runs_a_script_records_a_benchmark():
+    """Each rule with a script has `benchmark:` under benchmarks/jobs/ (its job's wall time, CPU
+    time and peak memory), except the rules Snakemake may take from --cache (it refuses a
+    benchmark there; train_network measures itself) and job_costs, which reads the others."""
+    import re
+
+    exempt = {"prepare_data", "train_network", "job_costs"}
+    for path in sorted((REPO / "workflow/rules").glob("*.smk")):
+        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", path.read_text(), re.M | re.S):
+            if "script:" not in body or name in exempt:
+                continue
+            match = re.search(r'benchmark:\n\s+"(benchmarks/jobs/[^"]+\.tsv)"', body)
+            assert match, f"{path.name}: rule {name} has no benchmark under benchmarks/jobs/"

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -34,8 +36,38 @@ def test_every_rule_ran(workdir):
     logs = {p.parts[len(workdir.parts) + 1] if p.parent != workdir / "logs" else p.stem
             for p in (workdir / "logs").rglob("*.log")}
     for rule in ("prepare_data", "train_network", "change_scale", "change_scale_summary", "experiments",
-                 "aggregate", "table1", "figures", "pruning", "iterative"):
+                 "aggregate", "table1", "figures", "pruning", "iterative", "job_costs"):
         assert rule in logs, rule
+
+
+def test_job_logs_start_with_the_jobs_own_lines(workdir):
+    """No TensorFlow start-up chatter (absl INFO lines, the no-GPU cuInit error) in any job log;
+    the training log starts with its first epoch."""
+    from useless_params.rule_io import is_tensorflow_chatter
+
+    for path in (workdir / "logs").rglob("*.log"):
+        lines = path.read_text().splitlines()
+        assert not [line for line in lines if is_tensorflow_chatter(line)], path
+    first = (workdir / "logs/train_network/mnist/seed3.log").read_text().splitlines()[0]
+    assert first.startswith("epoch 1/2: loss "), first
+    assert is_tensorflow_chatter("I0000 00:00:1796303243.967241   12456 port.cc:153] oneDNN custom operations are on.")
+    assert not is_tensorflow_chatter("W0000 00:00:1796303243.967241   12456 port.cc:153] a warning stays")
+
+
+def test_every_job_leaves_a_benchmark_and_the_job_costs_table_sums_them(workdir):
+    """One benchmark TSV per job (training: its measured job_cost); the per-rule table counts them."""
+    tsvs = list((workdir / "benchmarks/jobs").rglob("*.tsv"))
+    costs = pd.read_csv(workdir / "benchmarks/job_costs.csv").set_index("rule")
+    jobs = dict(costs["jobs"])
+    assert jobs["prune"] == 36 and jobs["prune_level"] == 24 and jobs["disturb"] == 9 and jobs["train_network"] == 1
+    assert sum(jobs.values()) == len(tsvs) + 1  # train_network: training.json
+    assert (costs["max_rss_mb"] > 50).all() and (costs["total_seconds"] > 0).all()
+    assert (costs["suggested_mem_mb"] >= 1.5 * costs["max_rss_mb"]).all()
+    assert (costs["suggested_runtime_min"] * 60 >= 1.5 * costs["max_seconds"]).all()
+    # The README's timing table is printed from this file.
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks/timing_table.py"), str(workdir)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "| `prune` | 36 |" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_tables_have_no_nan(workdir):
@@ -236,8 +268,9 @@ def test_report_holds_every_figure_and_table_with_captions(reference_run, tmp_pa
     figures = sorted(p.name for p in (reference_run / "results/figures").glob("*.png"))
     assert len(figures) == 10  # Figures 1-7, the pruning figure and the two iterative figures
     for name in figures + ["table1.csv", "reset_biases.csv", "change_scale_summary.csv", "operating_points.csv",
-                           "levels.csv"]:
+                           "levels.csv", "job_costs.csv"]:
         assert name in html, name
     for caption in ("Table 1", "Figure 4", "Figure 7", "Pruning", "The trained network", "Iterative pruning"):
         assert caption in html, caption
     assert "Undefined substitution" not in html and "System Message" not in html
+    assert "['mnist']" not in html and "[100, 100]" not in html  # lists in captions read as words

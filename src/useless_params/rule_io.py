@@ -10,11 +10,39 @@ jobs would oversubscribe the cores.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from typing import Callable
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# TensorFlow's C++ start-up chatter. TF_CPP_MIN_LOG_LEVEL=1 hides its INFO lines only after
+# absl's logging is initialised; the ones before (the oneDNN notice, "Could not find cuda
+# drivers", the "All log messages before absl::InitializeLog()" preamble) bypass it (an absl
+# limitation: abseil-cpp PR 1957), so the finished log drops absl-format INFO lines and the
+# cuInit failure that only says "no GPU here". Warnings and other errors stay.
+_ABSL_INFO = re.compile(r"^I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] ")
+_NO_GPU = re.compile(r"^E\d{4} [\d:. ]+\d+ cuda_platform\.cc:\d+\] failed call to cuInit: ")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def is_tensorflow_chatter(line: str) -> bool:
+    """A start-up line of TensorFlow's C++ runtime that says nothing about the job."""
+    return line.rstrip("\n") == _ABSL_PREAMBLE or bool(_ABSL_INFO.match(line)) or bool(_NO_GPU.match(line))
+
+
+def _drop_tensorflow_chatter(fd: int, path: str) -> None:
+    """Rewrite the finished log at ``path`` (open on ``fd``, shared by stdout and stderr) without
+    TensorFlow's start-up chatter."""
+    with open(path, errors="replace") as handle:
+        lines = handle.readlines()
+    kept = [line for line in lines if not is_tensorflow_chatter(line)]
+    if len(kept) != len(lines):
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)  # the offset stdout and stderr share
+        data = memoryview("".join(kept).encode())
+        while data:
+            data = data[os.write(fd, data):]
 
 
 def run_rule(smk, main: Callable) -> None:
@@ -25,6 +53,7 @@ def run_rule(smk, main: Callable) -> None:
     """
     for name in THREAD_VARIABLES:
         os.environ[name] = str(smk.threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's INFO lines, before it loads
     terminal = os.fdopen(os.dup(2), "w")
     if smk.log:
         log = open(smk.log[0], "w")
@@ -53,3 +82,5 @@ def run_rule(smk, main: Callable) -> None:
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
+        if smk.log:
+            _drop_tensorflow_chatter(log.fileno(), smk.log[0])

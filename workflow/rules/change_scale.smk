@@ -13,12 +13,14 @@ rule change_scale:
         scales="results/networks/{dataset}/seed{seed}/change_scale.h5",
     log:
         "logs/change_scale/{dataset}/seed{seed}.log",
+    benchmark:
+        "benchmarks/jobs/change_scale/{dataset}/seed{seed}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(85),
+        runtime=measured_runtime(1),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
     script:
@@ -38,12 +40,14 @@ rule change_scale_summary:
         fractions="results/networks/{dataset}/seed{seed}/change_scale_fractions.csv",
     log:
         "logs/change_scale_summary/{dataset}/seed{seed}.log",
+    benchmark:
+        "benchmarks/jobs/change_scale_summary/{dataset}/seed{seed}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(85),
+        runtime=measured_runtime(1),
     params:
         thresholds=config["change_scale"]["summary_thresholds"],
     script:

@@ -1,11 +1,17 @@
 # Shared helpers: config validation, paths and grids (no rules here).
+import math
 import os
 import sys
 
 from snakemake.utils import update_config, validate
 
-# The numerical core lives in src/; the scripts import it from there too.
-SRC = os.path.join(workflow.basedir, "src")
+# The numerical core lives in src/; the scripts import it from there too. Paths start at this
+# file (workflow/rules/), not at workflow.basedir: imported as a module (`module ...:
+# snakefile: ...`), basedir is the importing workflow's directory.
+WORKFLOW_ROOT = os.path.normpath(
+    os.path.join(str(workflow.current_basedir), "..", "..")
+)
+SRC = os.path.join(WORKFLOW_ROOT, "src")
 sys.path.insert(0, SRC)
 # (Set here, not required from the user, so no envvars directive.)
 os.environ.update(
@@ -29,13 +35,18 @@ from useless_params.forward import activation
 from useless_params.model import Architecture
 from useless_params.optimizers import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
-from useless_params.pruning.iterative import PROTOCOLS, amount as iterative_amount
+from useless_params.pruning.iterative import (
+    CONTROLS,
+    PROTOCOLS,
+    amount as iterative_amount,
+)
 from useless_params.sizing import check_budget
 from useless_params.training import TRAINER_KEYS
 
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
-SCHEMA = os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+# A local copy also when the module comes from GitHub (Snakemake's source cache).
+SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 try:
     # Nested --config values arrive as strings ('training={epochs: 3}' -> '3'): type them.
     update_config(config, typed_overrides(workflow.config_settings.config, SCHEMA))
@@ -54,7 +65,8 @@ try:
     optimizer(config["training"]["optimizer"])
     pruning.check_config(config)
     check_grids(config)
-    check_budget(config)  # memory, disk, time and job count: lower bounds with the estimate
+    # Memory, disk, time and the job count: lower bounds, the estimate in the message.
+    check_budget(config)
 except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)
@@ -106,8 +118,28 @@ def figure_options(wildcards):
     return {key: config["figures"][key] for key in entry.figure_options}
 
 
-# The evaluator's batch memory plus the cached activations and the interpreter.
-EVALUATOR_MEM_MB = int(EXPERIMENTS_CFG["batch_memory_mb"]) + 1000
+# Resources measured in a default run (benchmarks/job_costs.csv, README "Job costs"): each
+# rule asks for its largest peak memory and its longest job times MARGIN, rounded up, at
+# least FLOOR_MB and FLOOR_MIN (jobs under a second are sampled too coarsely to trust).
+# Runtimes scale with the training work the config asks for; a retry asks for twice as long.
+MARGIN, FLOOR_MB, FLOOR_MIN = 1.5, 500, 5
+
+
+def measured_mb(peak_mb):
+    return max(FLOOR_MB, 100 * math.ceil(MARGIN * peak_mb / 100))
+
+
+def measured_runtime(seconds, work=1.0):
+    """Minutes for a job measured at ``seconds``, with ``work`` times the measured work."""
+    minutes = max(FLOOR_MIN, math.ceil(MARGIN * seconds * work / 60))
+    return lambda wildcards, attempt: attempt * minutes
+
+
+# Training work relative to the measured default: epochs and images (not the network's size).
+TRAIN_FRACTION = (config["data"]["train_size"] or 60000) / 60000
+# The evaluator's batch memory plus the interpreter and the cached activations (measured:
+# a 299 MB peak at batch_memory_mb 128).
+EVALUATOR_MEM_MB = measured_mb(EXPERIMENTS_CFG["batch_memory_mb"] + 171)
 
 
 def first_network(pattern):
@@ -245,6 +277,7 @@ def all_targets():
             if ITERATIVE_CFG["protocols"] and ITERATIVE_CFG["criteria"]
             else []
         )
+        + list(rules.job_costs.output)
     )
 
 
@@ -313,4 +346,85 @@ def pruning_products():
         [path for path, _ in pruning_jobs()]
         + list(rules.pruning_summary.output)
         + list(rules.pruning_figure.output)
+    )
+
+
+def job_benchmarks():
+    """(benchmark TSV, name of its rule) of every job `snakemake all` runs: the benchmark
+    directive of each rule; not prepare_data, a download (Snakemake refuses a benchmark on a
+    rule eligible for --cache)."""
+    pruning_on = bool(PRUNING_CFG["criteria"])
+    iterative_on = bool(ITERATIVE_CFG["protocols"] and ITERATIVE_CFG["criteria"])
+    jobs = {
+        # Measured in the job itself (training.json's job_cost): Snakemake refuses a
+        # benchmark on a rule eligible for --cache.
+        "train_network": per_network(rules.train_network.output.metrics),
+        "change_scale": per_network(rules.change_scale.benchmark),
+        "change_scale_summary": per_network(rules.change_scale_summary.benchmark),
+        "disturb": [
+            rules.disturb.benchmark.format(
+                dataset=dataset, seed=seed, experiment=entry.name, value=label
+            )
+            for entry in ENABLED_EXPERIMENTS
+            for dataset in DATASETS
+            for seed in SEEDS
+            for label in entry.labels(EXPERIMENTS_CFG)
+        ],
+        "aggregate_experiment": [
+            rules.aggregate_experiment.benchmark.format(experiment=entry.name)
+            for entry in ENABLED_EXPERIMENTS
+        ],
+        "table1": [rules.table1.benchmark] if table_entries("table1") else [],
+        "figure1": [rules.figure1.benchmark],
+        "figure2_3": [rules.figure2_3.benchmark.format(n=n) for n in ("2", "3")],
+        "experiment_figure": [
+            rules.experiment_figure.benchmark.format(n=n) for n in FIGURE_EXPERIMENTS
+        ],
+        "prune": [
+            rules.prune.benchmark.format(
+                seed=identity["network_seed"],
+                **{
+                    k: identity[k]
+                    for k in (
+                        "dataset",
+                        "retraining",
+                        "allocation",
+                        "criterion",
+                        "draw",
+                    )
+                },
+            )
+            for _, identity in (pruning_jobs() if pruning_on else [])
+        ],
+        "pruning_summary": [rules.pruning_summary.benchmark] if pruning_on else [],
+        "pruning_figure": [rules.pruning_figure.benchmark] if pruning_on else [],
+        "prune_level": [
+            rules.prune_level.benchmark.format(
+                seed=identity["network_seed"],
+                **{k: v for k, v in identity.items() if k != "network_seed"},
+            )
+            for _, identity in (level_tables() if iterative_on else [])
+        ],
+        "iterative_summary": (
+            [rules.iterative_summary.benchmark] if iterative_on else []
+        ),
+        "iterative_figure": [rules.iterative_figure.benchmark] if iterative_on else [],
+    }
+    return [(path, name) for name, paths in jobs.items() for path in paths]
+
+
+def prune_runtime(wildcards, attempt):
+    """A pruning job retrains one network per ratio: measured 82 s for 10 ratios of 6 epochs."""
+    epochs = RETRAINING[wildcards.retraining].settings(PRUNING_CFG)["epochs"]
+    work = epochs * len(PRUNING_CFG["compression"]) / 60 * TRAIN_FRACTION
+    return measured_runtime(82.2, work)(wildcards, attempt)
+
+
+def level_runtime(wildcards, attempt):
+    """A level trains the pruned network and each training control: measured 21 s for three
+    trainings of 2 epochs."""
+    trainings = 1 + sum(CONTROLS[name].trains for name in ITERATIVE_CFG["controls"])
+    epochs = PROTOCOLS[wildcards.protocol].settings(ITERATIVE_CFG)["epochs"]
+    return measured_runtime(20.6, trainings * epochs / 6 * TRAIN_FRACTION)(
+        wildcards, attempt
     )

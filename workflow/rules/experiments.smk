@@ -17,12 +17,14 @@ rule disturb:
         table="results/networks/{dataset}/seed{seed}/experiments/{experiment}/{value}.csv",
     log:
         "logs/experiments/{dataset}/seed{seed}/{experiment}/{value}.log",
+    benchmark:
+        "benchmarks/jobs/experiments/{dataset}/seed{seed}/{experiment}/{value}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=EVALUATOR_MEM_MB,
-        runtime=10,
+        runtime=measured_runtime(7.0),
         evaluator_batch_mb=EXPERIMENTS_CFG["batch_memory_mb"],
     params:
         # Only what changes the numbers: editing a grid must not rerun other jobs.
@@ -48,12 +50,14 @@ rule aggregate_experiment:
         ),
     log:
         "logs/aggregate/{experiment}.log",
+    benchmark:
+        "benchmarks/jobs/aggregate/{experiment}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=measured_mb(88),
+        runtime=measured_runtime(1.6),
     params:
         # What each per-job CSV must hold (checked before anything is averaged).
         specs=experiment_job_specs,
@@ -75,12 +79,14 @@ rule table1:
         ),
     log:
         "logs/table1.log",
+    benchmark:
+        "benchmarks/jobs/table1.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=measured_mb(76),
+        runtime=measured_runtime(0.5),
     params:
         specs=job_specs(table_entries("table1")),
         # (dataset, seed) of each metrics file, in order.

@@ -22,12 +22,14 @@ rule figure1:
         pdf="results/figures/figure1.pdf",
     log:
         "logs/figures/figure1.log",
+    benchmark:
+        "benchmarks/jobs/figures/figure1.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(2082),
+        runtime=measured_runtime(23.2),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
         dpi=config["figures"]["dpi"],
@@ -48,14 +50,16 @@ rule figure2_3:
         pdf="results/figures/figure{n}.pdf",
     log:
         "logs/figures/figure{n}.log",
+    benchmark:
+        "benchmarks/jobs/figures/figure{n}.tsv"
     wildcard_constraints:
         n="2|3",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(2063),
+        runtime=measured_runtime(20.1),
     params:
         dpi=config["figures"]["dpi"],
     script:
@@ -78,14 +82,16 @@ rule experiment_figure:
         pdf="results/figures/figure{n}.pdf",
     log:
         "logs/figures/figure{n}.log",
+    benchmark:
+        "benchmarks/jobs/figures/figure{n}.tsv"
     wildcard_constraints:
         n="|".join(FIGURE_EXPERIMENTS),
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(147),
+        runtime=measured_runtime(3.4),
     params:
         experiment=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].name,
         description=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].description,

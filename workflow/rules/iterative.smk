@@ -21,6 +21,8 @@ rule prune_level:
         table="results/networks/{dataset}/seed{seed}/iterative/{protocol}/{allocation}/{criterion}/draw{draw}/level{level}.csv",
     log:
         "logs/iterative/{dataset}/seed{seed}/{protocol}/{allocation}/{criterion}/draw{draw}/level{level}.log",
+    benchmark:
+        "benchmarks/jobs/iterative/{dataset}/seed{seed}/{protocol}/{allocation}/{criterion}/draw{draw}/level{level}.tsv"
     wildcard_constraints:
         protocol="|".join(PROTOCOLS),
         allocation="|".join(ALLOCATIONS),
@@ -31,8 +33,8 @@ rule prune_level:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=measured_mb(1279),
+        runtime=level_runtime,
     params:
         # Not the number of levels: adding levels must not rerun the existing ones.
         protocol=protocol_settings,
@@ -70,12 +72,14 @@ rule iterative_summary:
         ),
     log:
         "logs/iterative/summary.log",
+    benchmark:
+        "benchmarks/jobs/iterative/summary.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=measured_mb(81),
+        runtime=measured_runtime(0.9),
     params:
         rows_per_level=1 + len(ITERATIVE_CFG["controls"]),
         # What each level table's rows must say (its path), in order.
@@ -108,12 +112,14 @@ rule iterative_figure:
         early_pdf="results/figures/iterative_early_stop.pdf",
     log:
         "logs/figures/iterative.log",
+    benchmark:
+        "benchmarks/jobs/figures/iterative.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(174),
+        runtime=measured_runtime(6.8),
     params:
         dpi=config["figures"]["dpi"],
         validation=config["training"]["validation_split"] > 0,

@@ -18,6 +18,8 @@ rule prune:
         table="results/networks/{dataset}/seed{seed}/pruning/{retraining}/{allocation}/{criterion}/draw{draw}.csv",
     log:
         "logs/pruning/{dataset}/seed{seed}/{retraining}/{allocation}/{criterion}/draw{draw}.log",
+    benchmark:
+        "benchmarks/jobs/pruning/{dataset}/seed{seed}/{retraining}/{allocation}/{criterion}/draw{draw}.tsv"
     wildcard_constraints:
         retraining="|".join(RETRAINING),
         allocation="|".join(ALLOCATIONS),
@@ -27,8 +29,8 @@ rule prune:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=measured_mb(1278),
+        runtime=prune_runtime,
     params:
         compression=PRUNING_CFG["compression"],
         reference_epoch=config["change_scale"]["reference_epoch"],
@@ -64,12 +66,14 @@ rule pruning_summary:
         ),
     log:
         "logs/pruning/summary.log",
+    benchmark:
+        "benchmarks/jobs/pruning/summary.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=measured_mb(78),
+        runtime=measured_runtime(0.9),
     params:
         compression=PRUNING_CFG["compression"],
         # What each job table's rows must say (its path), in order.
@@ -98,12 +102,14 @@ rule pruning_figure:
         pdf="results/figures/pruning.pdf",
     log:
         "logs/figures/pruning.log",
+    benchmark:
+        "benchmarks/jobs/figures/pruning.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=measured_mb(163),
+        runtime=measured_runtime(5.0),
     params:
         dpi=config["figures"]["dpi"],
     script:

@@ -16,8 +16,10 @@ rule train_network:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=measured_mb(1276),
+        runtime=measured_runtime(
+            91.6, config["training"]["epochs"] / 100 * TRAIN_FRACTION
+        ),
     params:
         # Sorted, so that reordering keys in a config file reruns nothing.
         sizes=sorted_items(config["data"], "train_size", "test_size"),
