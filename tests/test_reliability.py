@@ -461,7 +461,8 @@ def test_deleted_intermediates_are_rebuilt(reference_run, tmp_path):
     """rule all lists every documented product, so a deleted per-job table or the data is rebuilt."""
     workdir = _copy_of(reference_run, tmp_path)
     (workdir / JOB).unlink()
-    assert planned_jobs(workdir) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "all": 1}
+    assert planned_jobs(workdir) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "job_costs": 1,
+                                     "all": 1}
     (workdir / "resources/mnist.npz").unlink()
     assert planned_jobs(workdir).get("prepare_data") == 1
 

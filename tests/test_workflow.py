@@ -97,12 +97,14 @@ def test_change_scale_setting_reruns_change_scale_and_figures_not_training(workd
 
 def test_summary_thresholds_rerun_only_the_summary(workdir, tmp_path):
     config = variant_config(tmp_path, "sum.yaml", lambda c: c["change_scale"].update(summary_thresholds=[0, 7]))
-    assert planned_jobs(workdir, config) == {"change_scale_summary": 1, "all": 1}
+    # (job_costs reruns after any job: it sums every job's benchmark.)
+    assert planned_jobs(workdir, config) == {"change_scale_summary": 1, "job_costs": 1, "all": 1}
 
 
 def test_adding_a_threshold_runs_only_that_job_and_the_aggregation(workdir, tmp_path):
     config = variant_config(tmp_path, "t.yaml", lambda c: c["experiments"]["shuffle_weights"].update(thresholds=[0, 50, 25]))
-    assert planned_jobs(workdir, config) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1, "all": 1}
+    assert planned_jobs(workdir, config) == {"disturb": 1, "aggregate_experiment": 1, "experiment_figure": 1,
+                                             "job_costs": 1, "all": 1}
     snakemake(workdir, "--cores", "2", configfile=config)
     summary = pd.read_csv(workdir / "results/experiments/shuffle_weights.csv")
     assert sorted(summary["value"].unique()) == [0, 25, 50]
@@ -115,7 +117,7 @@ def test_adding_a_level_runs_only_that_level_and_the_summaries(workdir, tmp_path
     jobs = planned_jobs(workdir, config)
     # (An earlier test added a threshold, which this config does not have: its aggregation reruns too.)
     jobs.pop("aggregate_experiment", None), jobs.pop("experiment_figure", None)
-    assert jobs == {"prune_level": chains, "iterative_summary": 1, "iterative_figure": 1, "all": 1}
+    assert jobs == {"prune_level": chains, "iterative_summary": 1, "iterative_figure": 1, "job_costs": 1, "all": 1}
     snakemake(workdir, "--cores", "2", configfile=config)
     levels = pd.read_csv(workdir / "results/pruning/iterative/levels.csv")
     assert sorted(levels["level"].unique()) == [1, 2, 3]
