@@ -61,7 +61,9 @@ def test_every_job_leaves_a_benchmark_and_the_job_costs_table_sums_them(workdir)
     jobs = dict(costs["jobs"])
     assert jobs["prune"] == 36 and jobs["prune_level"] == 24 and jobs["disturb"] == 9 and jobs["train_network"] == 1
     assert sum(jobs.values()) == len(tsvs) + 1  # train_network: training.json
-    assert (costs["max_rss_mb"] > 50).all() and (costs["total_seconds"] > 0).all()
+    # Snakemake samples memory: jobs under a second or two may show only their shell's few MB.
+    long_jobs = costs[costs["max_seconds"] > 2]
+    assert len(long_jobs) >= 5 and (long_jobs["max_rss_mb"] > 50).all() and (costs["total_seconds"] > 0).all()
     assert (costs["suggested_mem_mb"] >= 1.5 * costs["max_rss_mb"]).all()
     assert (costs["suggested_runtime_min"] * 60 >= 1.5 * costs["max_seconds"]).all()
     # The README's timing table is printed from this file.
