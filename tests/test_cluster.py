@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow_helpers import REPO, SMALL
+from workflow_helpers import REPO, SMALL, result_csvs
 
 sys.path.insert(0, str(REPO / "tests" / "cluster"))
 import fake_lsf as fake_lsf_module  # noqa: E402
@@ -106,10 +106,6 @@ class Run:
         timed_out = " (TIMED OUT)" if self.returncode in (124, 137) else ""
         return (f"{' '.join(self.cmd)}\nexit {self.returncode}{timed_out} after {self.elapsed:.0f} s; "
                 f"output tail:\n{self.output[-6000:]}")
-
-
-def result_csvs(workdir: Path) -> dict[str, bytes]:
-    return {p.relative_to(workdir).as_posix(): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}
 
 
 def assert_same_csvs(workdir: Path, reference: Path):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workflow_helpers import REPO, SMALL
+from workflow_helpers import REPO, SMALL, result_csvs
 
 # snakedeploy's template (snakedeploy/templates/use_module.smk.jinja), our min_version.
 DEPLOYED_SNAKEFILE = """from snakemake.utils import min_version
@@ -48,10 +48,6 @@ def deploy(directory: Path) -> Path:
     shutil.copytree(REPO / "profiles", directory / "profiles")
     shutil.copy(SMALL, directory / "config" / "config.yaml")  # the user's own (partial) config
     return directory
-
-
-def result_csvs(workdir: Path) -> dict[str, bytes]:
-    return {p.relative_to(workdir).as_posix(): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}
 
 
 def _mtimes(directory: Path) -> dict[str, int]:

@@ -40,3 +40,8 @@ def variant_config(tmp: Path, name: str, change) -> Path:
     path = tmp / name
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def result_csvs(workdir: Path) -> dict[str, bytes]:
+    """Every result CSV of a run, by path relative to its working directory."""
+    return {p.relative_to(workdir).as_posix(): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}
