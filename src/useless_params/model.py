@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+
+from .registry import lookup, registry
 
 
 @dataclass(frozen=True)
 class Architecture:
-    """Layer widths from the input to the output, and the hidden layers' activation.
+    """Layer widths from the input to the output, the hidden layers' activation, and how a fresh
+    network's kernels are drawn (``initializer``, a name in ``INITIALIZERS``).
 
     ``layer_sizes`` = [n_inputs, *hidden_layers, n_classes]; the output layer has no
     activation here (its softmax cannot change the arg-max; training adds it to the loss).
@@ -23,12 +27,13 @@ class Architecture:
 
     layer_sizes: tuple[int, ...]
     activation: str
+    initializer: str = "glorot_uniform"
 
     @classmethod
     def from_config(cls, network_cfg: dict, n_inputs: int, n_classes: int) -> "Architecture":
         """The ``network`` config section for inputs of ``n_inputs`` features and ``n_classes`` classes."""
         return cls((int(n_inputs), *map(int, network_cfg["hidden_layers"]), int(n_classes)),
-                   network_cfg["activation"])
+                   network_cfg["activation"], network_cfg.get("initializer", "glorot_uniform"))
 
     @property
     def n_layers(self) -> int:
@@ -53,12 +58,59 @@ class Architecture:
         return [shape for layer in range(self.n_layers)
                 for shape in (self.kernel_shape(layer), self.bias_shape(layer))]
 
+    def initial_network(self, rng: np.random.Generator) -> "Network":
+        """A fresh network: kernels drawn by this architecture's initializer from ``rng``, zero biases."""
+        draw = initializer(self.initializer).draw
+        return Network([draw(rng, a, b) for a, b in self.kernel_shapes()],
+                       [np.zeros(self.bias_shape(l), np.float32) for l in range(self.n_layers)], self.activation)
+
     def glorot_uniform(self, rng: np.random.Generator) -> "Network":
-        """Glorot-uniform kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases: Keras 1's defaults."""
-        kernels = [rng.uniform(-math.sqrt(6 / (a + b)), math.sqrt(6 / (a + b)), (a, b)).astype(np.float32)
-                   for a, b in self.kernel_shapes()]
-        return Network(kernels, [np.zeros(self.bias_shape(l), np.float32) for l in range(self.n_layers)],
-                       self.activation)
+        """Glorot-uniform kernels and zero biases (Keras 1's defaults), whatever ``initializer`` says."""
+        return Architecture(self.layer_sizes, self.activation, "glorot_uniform").initial_network(rng)
+
+
+def _glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    limit = math.sqrt(6 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
+
+
+# The standard deviation of a unit normal truncated to [-2, 2]; Keras divides by it so that the
+# truncated draws keep the variance 2 / (fan_in + fan_out).
+_TRUNCATED_STD = 0.87962566103423978
+
+
+def _glorot_normal(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    # Keras' GlorotNormal (TensorFlow's glorot_normal_initializer, which the lottery-ticket code
+    # used): a normal truncated at two standard deviations, redrawn outside them.
+    z = rng.standard_normal((fan_in, fan_out))
+    outside = np.abs(z) > 2
+    while outside.any():
+        z[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(z) > 2
+    return (z * (math.sqrt(2 / (fan_in + fan_out)) / _TRUNCATED_STD)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """How a fresh kernel of shape (fan_in, fan_out) is drawn: ``draw(rng, fan_in, fan_out)`` (float32)."""
+
+    name: str
+    description: str
+    draw: Callable[[np.random.Generator, int, int], np.ndarray]
+
+
+# Kernel initialisations by config name (network.initializer); biases always start at 0.
+INITIALIZERS: dict[str, Initializer] = registry(
+    Initializer("glorot_uniform", "uniform in +/- sqrt(6 / (fan_in + fan_out)): Keras' default, the article's",
+                _glorot_uniform),
+    Initializer("glorot_normal", "Gaussian Glorot: normal with variance 2 / (fan_in + fan_out), truncated at 2 std "
+                "(Keras' GlorotNormal): the lottery-ticket paper's", _glorot_normal),
+)
+
+
+def initializer(name: str) -> Initializer:
+    """The registered initializer ``name``; an unknown name is an error listing the known ones."""
+    return lookup(INITIALIZERS, name, key="network.initializer")
 
 
 @dataclass

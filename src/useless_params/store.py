@@ -48,7 +48,7 @@ def write_store(
                                                          architecture.bias_shape(layer)):
             raise ValueError(f"layer {layer}: kernel {np.shape(kernel)} and bias {np.shape(bias)} are not "
                              f"the shapes of layer_sizes {list(architecture.layer_sizes)}")
-    attrs = {"activation": architecture.activation, "output_activation": "softmax",
+    attrs = {"activation": architecture.activation, "initializer": architecture.initializer, "output_activation": "softmax",
              "layer_sizes": list(architecture.layer_sizes), **attrs}
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
@@ -98,7 +98,9 @@ class WeightStore:
             raise InputError(f"{self.path}: damaged weight store (no layers)")
         self.n_epochs = shapes[0][0][0] - 1
         try:
-            self.architecture = Architecture(tuple(int(n) for n in self.attrs["layer_sizes"]), self.activation)
+            # Stores written before network.initializer existed were Glorot-uniform.
+            self.architecture = Architecture(tuple(int(n) for n in self.attrs["layer_sizes"]), self.activation,
+                                             str(self.attrs.get("initializer", "glorot_uniform")))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{self.path}: damaged weight store (layer_sizes {exc}); {REBUILD}") from exc
         if self.architecture.n_layers != self.n_layers:

@@ -174,13 +174,13 @@ class CompiledTrainer:
 
     def run(self, seed: int, epochs: int, learning_rate: float, start: Network | None = None,
             masks: list[np.ndarray] | None = None) -> TrainingRun:
-        """Train for ``epochs`` from ``start`` (default: a fresh Glorot-uniform initialisation from
-        ``seed``) with ``masks`` held fixed; see ``train``."""
+        """Train for ``epochs`` from ``start`` (default: a fresh initialisation from ``seed``, by the
+        architecture's initializer) with ``masks`` held fixed; see ``train``."""
         tf = self.tf
         # Every random number of a run (initialisation, shuffles) comes from this generator.
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x7EA1]))
         if start is None:
-            start = self.architecture.glorot_uniform(rng)
+            start = self.architecture.initial_network(rng)
         snapshots = [self._assign_start(start, masks, learning_rate)]
         history = {key: [] for key in ("loss", "accuracy", "val_loss", "val_accuracy")}
         epoch_seconds = []
@@ -221,7 +221,7 @@ def train(x_train, y_train, x_test, y_test, architecture: Architecture, training
     """Train one network with the compiled loop for ``training.epochs`` at ``training.learning_rate``.
 
     ``kernels[l]`` is (epochs + 1, n_in, n_out) and ``biases[l]`` (epochs + 1, n_out); index 0
-    is the starting point (a fresh Glorot-uniform initialisation from ``seed``, or ``start``),
+    is the starting point (a fresh initialisation from ``seed`` by ``architecture.initializer``, or ``start``),
     index e the parameters after epoch e. ``masks`` (one 0/1 array per kernel) holds the
     masked weights fixed at exactly 0: they start at 0 and their gradients are masked, so
     no optimizer moves them. ``history`` has per-epoch loss, accuracy, val_loss,

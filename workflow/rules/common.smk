@@ -32,7 +32,7 @@ from useless_params.experiments import (
 from useless_params import pruning
 from useless_params.data import DATASETS as DATASET_REGISTRY
 from useless_params.forward import activation
-from useless_params.model import Architecture
+from useless_params.model import Architecture, initializer
 from useless_params.optimizers import optimizer
 from useless_params.pruning import ALLOCATIONS, CRITERIA, RETRAINING
 from useless_params.pruning.iterative import (
@@ -62,6 +62,7 @@ except Exception as exc:
 # Names the registries must know (the schema does not repeat their lists).
 try:
     activation(config["network"]["activation"])
+    initializer(config["network"]["initializer"])
     optimizer(config["training"]["optimizer"])
     pruning.check_config(config)
     check_grids(config)

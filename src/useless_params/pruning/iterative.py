@@ -12,7 +12,7 @@ Protocols (registry ``PROTOCOLS``):
 Controls at every level (registry ``CONTROLS``), the evidence that makes a ticket a ticket; they
 branch off the chain and never feed the next level:
 
-- ``reinit``: the level's mask with a fresh Glorot-uniform initialisation, trained the same way;
+- ``reinit``: the level's mask with a fresh initialisation (``network.initializer``), trained the same way;
 - ``random_mask``: a random mask with the level's per-layer kept counts, from the same start;
 - ``supermask``: the level's masked starting network evaluated without any training
   (Zhou et al. 2019); for ``imp_rewind`` the masked rewound network.
@@ -173,7 +173,7 @@ def run_level(chain: Chain, level: int, previous: LevelState, *, reference: Netw
     rows = [level_row(chain, level, TICKET, settings, amount, mask, network, history)]
     for name in controls:
         if name == "reinit":
-            fresh = architecture.glorot_uniform(chain.rng(level, "reinit"))
+            fresh = architecture.initial_network(chain.rng(level, "reinit"))
             control, control_history = trained(fresh, mask, name)
             rows.append(level_row(chain, level, name, settings, amount, mask, control, control_history))
         elif name == "random_mask":
