@@ -185,3 +185,39 @@ def test_iterative_summary_compares_rewinding_with_the_dense_run_after_as_many_e
     assert points.loc["imp_rewind", "min_kept_fraction_within_0.5_points"] == 0.25
     assert points.loc["imp_continue", "min_kept_fraction_within_0.5_points"] == 0.5
     assert points.loc["imp_continue", "min_kept_fraction_within_1_points"] == 0.5
+
+
+def test_published_points_take_the_first_level_at_or_below_their_fraction_against_the_dense_run():
+    import pandas as pd
+
+    from useless_params.pruning.literature import LENET_300_100, PUBLISHED, against_the_literature
+
+    # Dense run: epochs 1-4; the lowest validation loss within the first 1 + 2 epochs is epoch 2.
+    history = {"test_accuracy": [0.90, 0.93, 0.95, 0.96], "val_loss": [0.5, 0.3, 0.4, 0.2]}
+    histories = {("mnist", 1): history, ("mnist", 2): history}
+    kept = {1: 0.6, 2: 0.512, 3: 0.2, 4: 0.1355, 5: 0.07, 6: 0.0358}
+    rows = [dict(dataset="mnist", network_seed=seed, protocol=p, allocation="layer", criterion="magnitude", draw=0,
+                 level=level, variant=variant, kept_fraction=fraction, accuracy=0.94 + 0.01 * seed - bonus,
+                 early_stop_accuracy=0.945)
+            for p in ("imp_rewind", "imp_continue") for seed in (1, 2) for level, fraction in kept.items()
+            for variant, bonus in (("pruned", 0.0), ("reinit", 0.02))]
+    settings = {"imp_rewind": {"epochs": 2, "learning_rate": 0.01, "rewind_epoch": 1},
+                "imp_continue": {"epochs": 2, "learning_rate": 0.001}}
+    table = against_the_literature(pd.DataFrame(rows), histories, {"mnist": LENET_300_100}, settings)
+    assert len(table) == 2 * 3 + 2  # three ticket points and Han et al.'s, each for pruned and reinit
+    ticket = table[(table["variant"] == "pruned")].set_index("point")
+    assert ticket.loc["frankle2019_51", "level"] == 2 and ticket.loc["frankle2019_13.5", "level"] == 4
+    assert ticket.loc["frankle2019_3.6", "level"] == 6 and ticket.loc["han2015_12x", "level"] == 5
+    assert ticket.loc["frankle2019_3.6", "dense_accuracy"] == 0.95  # after rewind epoch 1 + 2 epochs
+    assert ticket.loc["frankle2019_3.6", "dense_early_stop_accuracy"] == 0.93  # epoch 2 of 1..3
+    assert ticket.loc["han2015_12x", "dense_accuracy"] == 0.96  # the trained network
+    assert ticket.loc["han2015_12x", "dense_early_stop_accuracy"] == 0.96  # epoch 4 of 1..4
+    assert ticket.loc["frankle2019_3.6", "mean_accuracy"] == pytest.approx(0.955)
+    assert ticket.loc["frankle2019_3.6", "std_accuracy"] == pytest.approx(0.005)
+    assert ticket.loc["frankle2019_3.6", "points_vs_dense"] == pytest.approx(0.5)
+    assert ticket.loc["han2015_12x", "published_accuracy"] == PUBLISHED["han2015_12x"].accuracy
+    # Another network, or a protocol that did not run: no rows.
+    assert against_the_literature(pd.DataFrame(rows), histories, {"mnist": [784, 100, 100, 10]}, settings).empty
+    only_rewind = against_the_literature(pd.DataFrame(rows), histories, {"mnist": LENET_300_100},
+                                         {"imp_rewind": settings["imp_rewind"]})
+    assert set(only_rewind["protocol"]) == {"imp_rewind"}

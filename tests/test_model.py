@@ -25,6 +25,30 @@ def test_glorot_uniform_network_has_the_architecture_and_zero_biases():
     assert np.abs(network.kernels[0]).max() <= np.sqrt(6 / 28)
 
 
+def test_glorot_normal_is_keras_truncated_normal_and_glorot_uniform_stays_the_default():
+    arch = Architecture((784, 300, 100, 10), "relu", "glorot_normal")
+    network = arch.initial_network(np.random.default_rng(0))
+    for kernel in network.kernels:
+        fan_in, fan_out = kernel.shape
+        std = np.sqrt(2 / (fan_in + fan_out))
+        # Truncated at 2 std of the underlying normal (std / 0.8796), rescaled to keep the variance.
+        assert kernel.dtype == np.float32 and np.abs(kernel).max() <= 2 * std / 0.87962566103423978
+        assert abs(kernel.std() / std - 1) < (0.02 if kernel.size > 10_000 else 0.1)
+    assert np.abs(network.kernels[0]).max() > 1.99 * np.sqrt(2 / 1084) / 0.87962566103423978
+    assert all((b == 0).all() for b in network.biases)
+    # The same draws from the same generator; glorot_uniform (the default) is what it always drew.
+    again = arch.initial_network(np.random.default_rng(0))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(network.kernels, again.kernels))
+    default = Architecture.from_config({"hidden_layers": [300, 100], "activation": "relu"}, 784, 10)
+    assert default.initializer == "glorot_uniform"
+    uniform = default.initial_network(np.random.default_rng(0))
+    limit = np.sqrt(6 / 1084)
+    assert uniform.kernels[0].tobytes() == np.random.default_rng(0).uniform(-limit, limit, (784, 300)).astype(
+        np.float32).tobytes()
+    with pytest.raises(InputError, match="network.initializer: unknown value 'he'; expected one of glorot_uniform"):
+        Architecture((4, 2), "relu", "he").initial_network(np.random.default_rng(0))
+
+
 def test_at_epoch_takes_one_epoch_of_stacks():
     kernels = [np.arange(2 * 3 * 2).reshape(2, 3, 2)]
     biases = [np.arange(4).reshape(2, 2)]

@@ -22,6 +22,7 @@ def test_round_trip(tmp_path):
     kernels, biases = _write(tmp_path / "w.h5")
     store = WeightStore(tmp_path / "w.h5")
     assert store.n_epochs == 3 and store.n_layers == 2 and store.activation == "sigmoid"
+    assert store.architecture == Architecture((4, 3, 2), "sigmoid", "glorot_uniform")
     assert store.config == {"a": 1}
     for epoch in (0, 2, -1):
         net = store.network(epoch)
@@ -29,6 +30,18 @@ def test_round_trip(tmp_path):
             np.testing.assert_array_equal(net.kernels[layer], kernels[layer][epoch])
             np.testing.assert_array_equal(net.biases[layer], biases[layer][epoch])
     np.testing.assert_array_equal(store.history["loss"], [0, 1, 2])
+
+
+def test_the_initializer_is_recorded_and_older_stores_read_as_glorot_uniform(tmp_path):
+    import h5py
+
+    kernels = [np.zeros((2, 4, 3), np.float32), np.zeros((2, 3, 2), np.float32)]
+    biases = [np.zeros((2, 3), np.float32), np.zeros((2, 2), np.float32)]
+    write_store(tmp_path / "n.h5", Architecture((4, 3, 2), "relu", "glorot_normal"), kernels, biases, {}, {})
+    assert WeightStore(tmp_path / "n.h5").architecture.initializer == "glorot_normal"
+    with h5py.File(tmp_path / "n.h5", "a") as h5:
+        del h5.attrs["initializer"]  # as written before network.initializer existed
+    assert WeightStore(tmp_path / "n.h5").architecture.initializer == "glorot_uniform"
 
 
 def test_layout_is_plain_h5py(tmp_path):

@@ -55,6 +55,17 @@ def test_fresh_initialisation_is_glorot_uniform_with_zero_biases(small):
     assert all((b[0] == 0).all() for b in biases)
 
 
+def test_fresh_initialisation_follows_the_architectures_initializer(small):
+    gaussian = Architecture(NET.layer_sizes, "relu", "glorot_normal")
+    kernels, biases, _, _ = training.train(*small, gaussian, dict(CFG, epochs=1), seed=5)
+    for kernel in kernels:
+        fan_in, fan_out = kernel.shape[1:]
+        # Beyond Glorot-uniform's limit (sqrt(3) std), within the truncation (2 std / 0.8796).
+        std = np.sqrt(2 / (fan_in + fan_out))
+        assert np.sqrt(3) * std < np.abs(kernel[0]).max() <= 2 * std / 0.87962566103423978
+    assert all((b[0] == 0).all() for b in biases)
+
+
 def test_history_has_keras_metrics_and_the_split_is_keras(small):
     _, _, history, _ = training.train(*small, NET, dict(CFG, epochs=2), seed=5)
     assert sorted(history) == ["accuracy", "loss", "test_accuracy", "val_accuracy", "val_loss"]

@@ -13,17 +13,19 @@ REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "tests" / "small.yaml"
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path = SMALL, timeout: int = 900,
+def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] = SMALL, timeout: int = 900,
               check: bool = True) -> subprocess.CompletedProcess:
+    """``snakemake`` in ``workdir`` with ``configfile`` (several: later files override earlier ones)."""
+    configfiles = configfile if isinstance(configfile, list) else [configfile]
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), *args]
+           "--configfile", *map(str, configfiles), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
 
 
-def planned_jobs(workdir: Path, configfile: Path = SMALL, *targets: str) -> dict[str, int]:
+def planned_jobs(workdir: Path, configfile: Path | list[Path] = SMALL, *targets: str) -> dict[str, int]:
     """Rule -> number of jobs a dry run would execute (empty when nothing is to be done)."""
     proc = snakemake(workdir, "--dry-run", *targets, configfile=configfile)
     text = proc.stdout + proc.stderr

@@ -139,9 +139,16 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
 
 def read_test_accuracy_history(path: str | os.PathLike) -> list[float]:
     """The dense network's test accuracy after epochs 1, 2, ... from a ``history.csv``, checked."""
+    return read_history(path)["test_accuracy"]
+
+
+def read_history(path: str | os.PathLike) -> dict[str, list[float]]:
+    """The dense network's ``test_accuracy`` and ``val_loss`` after epochs 1, 2, ... from a
+    ``history.csv``, checked (val_loss is NaN without validation data)."""
     try:
         history = pd.read_csv(path)
         values = history["test_accuracy"].astype(float).to_numpy()
+        val_loss = history["val_loss"].astype(float).to_numpy()
         epochs = history["epoch"].astype(int).tolist()
     except (OSError, ValueError, KeyError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: not a training history ({exc!r}); {REBUILD}") from exc
@@ -149,7 +156,7 @@ def read_test_accuracy_history(path: str | os.PathLike) -> list[float]:
         raise InputError(f"{path}: epochs are not 1..{len(epochs)}; {REBUILD}")
     if not (np.isfinite(values) & (values >= 0) & (values <= 1)).all():
         raise InputError(f"{path}: test accuracies not in [0, 1]; {REBUILD}")
-    return values.tolist()
+    return {"test_accuracy": values.tolist(), "val_loss": val_loss.tolist()}
 
 
 def table1(jobs: pd.DataFrame, metrics_paths: list[str | os.PathLike],

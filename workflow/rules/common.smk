@@ -136,6 +136,31 @@ def measured_runtime(seconds, work=1.0):
     return lambda wildcards, attempt: attempt * minutes
 
 
+# Layer widths of every dataset's network (input width and class count from the dataset registry).
+LAYER_SIZES = {
+    name: list(
+        Architecture.from_config(
+            config["network"],
+            DATASET_REGISTRY[name].n_features,
+            DATASET_REGISTRY[name].n_classes,
+        ).layer_sizes
+    )
+    for name in DATASETS
+}
+
+
+def weights_mb(default_mb, lenet_mb):
+    """Peak memory of a job that grows with the network's weights, measured on the article's
+    network (89,610 weights) and on LeNet-300-100 (266,200): the line through both, at the
+    configured network's weights (the largest over the datasets)."""
+    weights = max(
+        sum(a * b for a, b in zip(sizes, sizes[1:])) for sizes in LAYER_SIZES.values()
+    )
+    return measured_mb(
+        default_mb + (lenet_mb - default_mb) * (weights - 89610) / (266200 - 89610)
+    )
+
+
 # Training work relative to the measured default: epochs and images (not the network's size).
 TRAIN_FRACTION = (config["data"]["train_size"] or 60000) / 60000
 # The evaluator's batch memory plus the interpreter and the cached activations (measured:

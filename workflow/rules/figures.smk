@@ -28,7 +28,7 @@ rule figure1:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(2082),
+        mem_mb=weights_mb(2082, 4293),
         runtime=measured_runtime(23.2),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
@@ -58,7 +58,7 @@ rule figure2_3:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(2063),
+        mem_mb=weights_mb(2063, 4259),
         runtime=measured_runtime(20.1),
     params:
         dpi=config["figures"]["dpi"],

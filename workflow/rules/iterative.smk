@@ -70,6 +70,11 @@ rule iterative_summary:
             caption="../report/iterative_tables.rst",
             category="3 Pruning (beyond the article)",
         ),
+        literature=report(
+            "results/pruning/iterative/literature.csv",
+            caption="../report/iterative_literature.rst",
+            category="3 Pruning (beyond the article)",
+        ),
     log:
         "logs/iterative/summary.log",
     benchmark:
@@ -85,6 +90,8 @@ rule iterative_summary:
         # What each level table's rows must say (its path), in order.
         identities=[identity for _, identity in level_tables()],
         networks=networks(),
+        # The published points (pruning/literature.py) apply to the networks of their shape.
+        layer_sizes=LAYER_SIZES,
         protocols={
             name: PROTOCOLS[name].settings(ITERATIVE_CFG)
             for name in ITERATIVE_CFG["protocols"]
