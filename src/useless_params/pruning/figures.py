@@ -71,13 +71,18 @@ def _iterative_frame(curve: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     frame["panel"] = pd.Categorical(frame["protocol"].map(PROTOCOL_LABELS), [PROTOCOL_LABELS[p] for p in protocols])
     frame["variant"] = pd.Categorical(frame["variant"], [v for v in VARIANT_LINETYPES if v in set(frame["variant"])])
     frame["series"] = frame["criterion"] + " / " + frame["variant"].astype(str)
+    # Trained networks and the untrained supermask in rows of their own: their accuracies differ by
+    # tens of points, and on one axis the trained ones (a point or two apart) are indistinguishable.
+    untrained = frame["variant"].astype(str) == "supermask"
+    frame["kind"] = pd.Categorical(untrained.map({False: "trained", True: "untrained (supermask)"}),
+                                   ["trained", "untrained (supermask)"])
     return frame, several_datasets
 
 
 def _iterative_plot(frame: pd.DataFrame, several_datasets: bool, y: str, spread: str, ylab: str, title: str,
                     caption: str) -> p9.ggplot:
     frame = frame.assign(low=frame[y] - frame[spread], high=frame[y] + frame[spread])
-    rows = "dataset_title + allocation" if several_datasets else "allocation"
+    rows = ("dataset_title + allocation" if several_datasets else "allocation") + " + kind"
     return (
         p9.ggplot(frame, p9.aes("kept_fraction", y))
         + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.12)
@@ -96,14 +101,14 @@ def iterative_figure(curve: pd.DataFrame) -> p9.ggplot:
     """Test accuracy against the remaining fraction of weights: a line per criterion, the controls
     dashed or dotted, a panel per protocol and allocation; the band is +/- 1 std over seeds and draws."""
     frame, several_datasets = _iterative_frame(curve)
-    baselines = frame.groupby(["dataset_title", "allocation", "panel"], observed=True)["baseline_accuracy"] \
-        .mean().reset_index()
+    baselines = frame[frame["kind"] == "trained"].groupby(["dataset_title", "allocation", "panel", "kind"],
+                                                           observed=True)["baseline_accuracy"].mean().reset_index()
     return (_iterative_plot(frame, several_datasets, "mean_accuracy", "std_accuracy",
                             "Test accuracy after the level's training (mean +/- 1 std)",
                             "Iterative pruning: accuracy per level",
                             "Solid: the pruned network of the chain; dashed: same mask, fresh initialisation; dotted: "
-                            "random mask, same kept counts; dash-dot: the masked start untrained. Grey: the dense "
-                            "network compared with.")
+                            "random mask, same kept counts;\ndash-dot (own row): the masked start untrained. Grey: "
+                            "the dense network compared with.")
             + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, color="grey"))
 
 
