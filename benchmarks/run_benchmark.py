@@ -1,4 +1,4 @@
-"""Benchmark: evaluator vs the article's Keras method, the GEMM floor, training, workflow overhead.
+"""Benchmark: evaluator vs the article's Keras method, the GEMM floor, training and its floor, workflow overhead.
 
 Everything is measured side by side in one run on one machine, so ratios hold on a noisy
 machine. Writes ``<out>/benchmark.json`` and ``<out>/benchmark.md``.
@@ -294,6 +294,111 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
             "accuracy_difference": ours["test_accuracy"] - plain["test_accuracy"]}
 
 
+# The networks whose masked training the throughput section times: the configured one and the
+# LeNet-300-100 preset (its network and training sections laid over the configured ones, as
+# `--configfile config.yaml configs/lenet300_100.yaml` lays them).
+LENET_PRESET = REPO / "configs" / "lenet300_100.yaml"
+# Fraction of every kernel's weights the masked measurement keeps (a late lottery-ticket level).
+MASKED_KEEP = 0.1
+# Imports each kind of job pays before its first line of work (Snakemake's script header first).
+JOB_START_UPS = {
+    "bare python": "pass",
+    "script header (snakemake.script)": "import snakemake.script",
+    "training jobs (train_network, prune, prune_level)": "import snakemake.script; import useless_params.training, "
+                                                          "useless_params.pruning.iterative; import tensorflow",
+    "evaluation jobs (disturb, shuffle_biases)": "import snakemake.script; import useless_params.disturbance_job",
+    "figure jobs (plotnine)": "import snakemake.script; import useless_params.plots, plotnine",
+}
+
+
+def throughput_networks(config: dict) -> list[tuple[str, dict]]:
+    """(name, config) of each network the throughput section times."""
+    preset = yaml.safe_load(LENET_PRESET.read_text())
+    lenet = dict(config, network={**config["network"], **preset["network"]},
+                 training={**config["training"], **preset["training"]})
+    return [("configured network " + "-".join(map(str, network_sizes(config))), config),
+            ("LeNet-300-100 preset " + "-".join(map(str, network_sizes(lenet))), lenet)]
+
+
+def network_sizes(config: dict) -> list[int]:
+    entry = data.dataset(config["data"].get("datasets", ["mnist"])[0])
+    return [entry.n_features, *config["network"]["hidden_layers"], entry.n_classes]
+
+
+def training_gemm_floor(layer_sizes: list[int], batch: int, n_fit: int, steps: int = 200) -> dict:
+    """numpy's own GEMMs for every product of one masked training step, times the steps per epoch.
+
+    One step of an MLP needs, per layer, the forward product (batch x n_in @ n_in x n_out) and the
+    weight gradient (n_in x batch @ batch x n_out), and above the first layer the input gradient
+    (batch x n_out @ n_out x n_in): nothing else in a step is a product. Elementwise work
+    (activations, the loss, the optimizer's update) is not in the floor.
+    """
+    rng = np.random.default_rng(0)
+    shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+    inputs = [rng.random((batch, n_in), dtype=np.float32) for n_in, _ in shapes]
+    kernels = [rng.random(shape, dtype=np.float32) for shape in shapes]
+    deltas = [rng.random((batch, n_out), dtype=np.float32) for _, n_out in shapes]
+
+    def one_step():
+        for layer, (h, w, d) in enumerate(zip(inputs, kernels, deltas)):
+            h @ w
+            h.T @ d
+            if layer:
+                d @ w.T
+
+    per_step = best_of(lambda: [one_step() for _ in range(steps)], 3) / steps
+    steps_per_epoch = -(-n_fit // batch)
+    return {"seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
+            "seconds_per_epoch": per_step * steps_per_epoch}
+
+
+def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
+    """Seconds per network-epoch of the compiled loop, unmasked and masked (MASKED_KEEP of every
+    kernel kept), for each of ``throughput_networks``, beside the GEMM floor of the same shapes."""
+    from useless_params import training
+    from useless_params.model import Architecture
+
+    sizes = config["data"]
+    x = data.model_inputs(arrays["x_train"], sizes["train_size"])
+    y = data.labels(arrays["y_train"], sizes["train_size"])
+    x_test = data.model_inputs(arrays["x_test"], sizes["test_size"])
+    y_test = data.labels(arrays["y_test"], sizes["test_size"])
+    rows = []
+    for name, cfg in throughput_networks(config):
+        train_cfg = cfg["training"]
+        entry = data.dataset(cfg["data"].get("datasets", ["mnist"])[0])
+        architecture = Architecture.from_config(cfg["network"], entry.n_features, entry.n_classes)
+        trainer = training.CompiledTrainer(x, y, x_test, y_test, architecture,
+                                           {key: train_cfg[key] for key in training.TRAINER_KEYS},
+                                           train_cfg["threads"])
+        rng = np.random.default_rng(0)
+        masks = [rng.random(shape) < MASKED_KEEP for shape in architecture.kernel_shapes()]
+        # Steady epochs only: the first one also traces the loop (reported apart).
+        unmasked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"]).summary
+        masked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"], masks=masks).summary
+        floor = training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]), trainer.n_fit)
+        loop = unmasked["steady_seconds_per_epoch"]
+        loop_masked = masked["steady_seconds_per_epoch"]
+        rows.append({"network": name, "batch_size": int(train_cfg["batch_size"]), "optimizer": train_cfg["optimizer"],
+                     "activation": cfg["network"]["activation"], "epochs": epochs,
+                     "first_epoch_s": unmasked["first_epoch_seconds"],
+                     "loop_seconds_per_epoch": loop, "loop_masked_seconds_per_epoch": loop_masked,
+                     "floor": floor, "loop_over_floor": loop / floor["seconds_per_epoch"],
+                     "loop_masked_over_floor": loop_masked / floor["seconds_per_epoch"]})
+    return {"masked_keep": MASKED_KEEP, "per_network": rows}
+
+
+def bench_job_start_up(repeats: int = 3) -> list[dict]:
+    """Wall time of a fresh interpreter importing what each kind of job imports (best of ``repeats``)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+    rows = []
+    for kind, statement in JOB_START_UPS.items():
+        seconds = best_of(lambda: subprocess.run([sys.executable, "-c", statement], check=True, env=env,
+                                                 capture_output=True), repeats)
+        rows.append({"job_kind": kind, "imports": statement, "seconds": seconds})
+    return rows
+
+
 def snakemake_cmd(workdir: Path, configfile: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(configfile), *args]
@@ -326,6 +431,22 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
             "tiny_overhead_per_evaluation_job_s": (tiny_wall - evaluator_s) / max(job_count, 1),
             "note": "tiny run wall time minus the evaluators' own time, spread over its evaluation jobs "
                     "(includes data preparation, training and figures, so it is an upper bound)"}
+
+
+def throughput_markdown(tp: dict) -> list[str]:
+    lines = [f"Training throughput, seconds per network-epoch after the first epoch (masked: "
+             f"{tp['masked_keep']:.0%} of every kernel kept), beside the GEMM floor (numpy's products of one "
+             f"step's forward and backward pass, times the steps per epoch):", "",
+             "| network | batch | optimizer | compiled loop s | masked s | GEMM floor s | loop / floor "
+             "| masked / floor | first epoch s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in tp["per_network"]:
+        lines.append(f"| {r['network']} | {r['batch_size']} | {r['optimizer']} | {r['loop_seconds_per_epoch']:.3f} | "
+                     f"{r['loop_masked_seconds_per_epoch']:.3f} | {r['floor']['seconds_per_epoch']:.3f} | "
+                     f"{r['loop_over_floor']:.2f} | {r['loop_masked_over_floor']:.2f} | {r['first_epoch_s']:.2f} |")
+    lines += ["", "| job kind | start-up s (interpreter and imports) |", "|---|---|"]
+    lines += [f"| {r['job_kind']} | {r['seconds']:.2f} |" for r in tp["start_up"]]
+    return lines
 
 
 def markdown(result: dict) -> str:
@@ -361,6 +482,7 @@ def markdown(result: dict) -> str:
               f"Compiled loop vs previous path: {tr['speedup_over_previous']:.1f}x; vs plain fit "
               f"{tr['speedup']:.1f}x; projected {tr['projected_seconds_for_config_epochs']:.0f} s for the "
               f"configured epochs.", "",
+              *throughput_markdown(result["training_throughput"]), "",
               f"Workflow: dry run of the default DAG {wf['default_dry_run_s']:.1f} s; tiny run "
               f"{wf['tiny_run_wall_s']:.1f} s, of which evaluators {wf['tiny_evaluator_s']:.1f} s over "
               f"{wf['tiny_evaluation_jobs']} evaluation jobs: overhead <= "
@@ -404,6 +526,8 @@ def main(argv=None) -> int:
         y = data.labels(arrays["y_test"], config["data"]["test_size"])
         # Training first: TensorFlow's thread pools are fixed when it starts.
         training = bench_training(config, arrays, train_epochs)
+        throughput = bench_training_throughput(config, arrays, max(train_epochs, 2))
+        throughput["start_up"] = bench_job_start_up()
         evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
                                     args.keras_evals, config["experiments"]["batch_memory_mb"])
         evaluator["job_phases"] = bench_job_phases(network_dir, x, y, config)
@@ -412,7 +536,8 @@ def main(argv=None) -> int:
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
               "date": time.strftime("%Y-%m-%d"), "mode": "tiny" if args.tiny else "default",
-              "evaluator": evaluator, "training": training, "workflow": workflow}
+              "evaluator": evaluator, "training": training, "training_throughput": throughput,
+              "workflow": workflow}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "benchmark.md").write_text(markdown(result))
