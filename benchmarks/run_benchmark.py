@@ -490,6 +490,26 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def throughput_only(args) -> int:
+    """The training-throughput section alone, on ``--configfile``'s data in ``--workdir``."""
+    config = load_config(args.configfile)
+    dataset = config["data"].get("datasets", ["mnist"])[0]
+    data_file = args.workdir / "resources" / f"{dataset}.npz"
+    if not data_file.is_file():
+        sys.exit(f"error: {data_file} missing: run `snakemake prepare_data` there first")
+    throughput = bench_training_throughput(config, data.load_npz(data_file, data.dataset(dataset)),
+                                           max(args.train_epochs, 2))
+    throughput["start_up"] = bench_job_start_up()
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}"
+    text = "\n".join([f"Benchmark on {machine} ({time.strftime('%Y-%m-%d')})", "",
+                      *throughput_markdown(throughput)]) + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "throughput.json").write_text(json.dumps(throughput, indent=2) + "\n")
+    (args.out / "throughput.md").write_text(text)
+    print(text)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="benchmark the tiny test configuration (quick)")
@@ -502,8 +522,13 @@ def main(argv=None) -> int:
     parser.add_argument("--delta-check-every", type=int, default=0, metavar="K",
                         help="also run every K-th weight-experiment job through the delta and the dense path and "
                              "count differing predictions (1: the whole grid; slow)")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only the training-throughput section (needs only <workdir>/resources/<dataset>.npz, "
+                             "e.g. after `snakemake prepare_data`); writes throughput.json and throughput.md")
     args = parser.parse_args(argv)
     tiny_config = REPO / "tests" / "small.yaml"
+    if args.throughput_only:
+        return throughput_only(args)
 
     with tempfile.TemporaryDirectory() as tiny_dir:
         workflow = bench_workflow(REPO / "config.yaml", tiny_config, Path(tiny_dir))
