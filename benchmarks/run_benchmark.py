@@ -300,11 +300,13 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
 LENET_PRESET = REPO / "configs" / "lenet300_100.yaml"
 # Fraction of every kernel's weights the masked measurement keeps (a late lottery-ticket level).
 MASKED_KEEP = 0.1
+# Networks stepped together in the lockstep measurement (a pruning job retrains 10, one per ratio).
+LOCKSTEP_NETWORKS = (4, 10)
 # Imports each kind of job pays before its first line of work (Snakemake's script header first).
 JOB_START_UPS = {
     "bare python": "pass",
     "script header (snakemake.script)": "import snakemake.script",
-    "training jobs (train_network, prune, prune_level)": "import snakemake.script; import useless_params.training, "
+    "training jobs (train_network, prune with retraining, prune_level)": "import snakemake.script; import useless_params.training, "
                                                           "useless_params.pruning.iterative; import tensorflow",
     "evaluation jobs (disturb, shuffle_biases)": "import snakemake.script; import useless_params.disturbance_job",
     "figure jobs (plotnine)": "import snakemake.script; import useless_params.plots, plotnine",
@@ -356,6 +358,7 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
     """Seconds per network-epoch of the compiled loop, unmasked and masked (MASKED_KEEP of every
     kernel kept), for each of ``throughput_networks``, beside the GEMM floor of the same shapes."""
     from useless_params import training
+    from useless_params.lockstep import LockstepTrainer
     from useless_params.model import Architecture
 
     sizes = config["data"]
@@ -377,6 +380,14 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
         unmasked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"]).summary
         masked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"], masks=masks).summary
         floor = training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]), trainer.n_fit)
+        lockstep = {}
+        for k in LOCKSTEP_NETWORKS:
+            together = LockstepTrainer(x, y, x_test, y_test, architecture,
+                                       {key: train_cfg[key] for key in training.TRAINER_KEYS}, k, train_cfg["threads"])
+            start = architecture.initial_network(np.random.default_rng(1))
+            runs = together.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"], starts=[start] * k,
+                                masks=[masks] * k)
+            lockstep[k] = runs[0].summary["steady_seconds_per_epoch"] / k
         loop = unmasked["steady_seconds_per_epoch"]
         loop_masked = masked["steady_seconds_per_epoch"]
         rows.append({"network": name, "batch_size": int(train_cfg["batch_size"]), "optimizer": train_cfg["optimizer"],
@@ -384,7 +395,10 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
                      "first_epoch_s": unmasked["first_epoch_seconds"],
                      "loop_seconds_per_epoch": loop, "loop_masked_seconds_per_epoch": loop_masked,
                      "floor": floor, "loop_over_floor": loop / floor["seconds_per_epoch"],
-                     "loop_masked_over_floor": loop_masked / floor["seconds_per_epoch"]})
+                     "loop_masked_over_floor": loop_masked / floor["seconds_per_epoch"],
+                     "lockstep_masked_seconds_per_network_epoch": {str(k): v for k, v in lockstep.items()},
+                     "lockstep_speedup_over_loop_masked": {str(k): loop_masked / v for k, v in lockstep.items()},
+                     "lockstep_over_floor": {str(k): v / floor["seconds_per_epoch"] for k, v in lockstep.items()}})
     return {"masked_keep": MASKED_KEEP, "per_network": rows}
 
 
@@ -435,14 +449,19 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
 
 def throughput_markdown(tp: dict) -> list[str]:
     lines = [f"Training throughput, seconds per network-epoch after the first epoch (masked: "
-             f"{tp['masked_keep']:.0%} of every kernel kept), beside the GEMM floor (numpy's products of one "
+             f"{tp['masked_keep']:.0%} of every kernel kept; lockstep xK: K masked networks stepped together by "
+             f"`lockstep.LockstepTrainer`, per network), beside the GEMM floor (numpy's products of one "
              f"step's forward and backward pass, times the steps per epoch):", "",
-             "| network | batch | optimizer | compiled loop s | masked s | GEMM floor s | loop / floor "
-             "| masked / floor | first epoch s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| network | batch | optimizer | compiled loop s | masked s | "
+             + " | ".join(f"lockstep x{k} masked s (vs masked loop, / floor)" for k in LOCKSTEP_NETWORKS)
+             + " | GEMM floor s | loop / floor | masked / floor | first epoch s |",
+             "|---|---|---|---|---|" + "---|" * len(LOCKSTEP_NETWORKS) + "---|---|---|---|"]
     for r in tp["per_network"]:
+        lockstep = " | ".join(f"{r['lockstep_masked_seconds_per_network_epoch'][str(k)]:.3f} "
+                              f"({r['lockstep_speedup_over_loop_masked'][str(k)]:.2f}x, "
+                              f"{r['lockstep_over_floor'][str(k)]:.2f})" for k in LOCKSTEP_NETWORKS)
         lines.append(f"| {r['network']} | {r['batch_size']} | {r['optimizer']} | {r['loop_seconds_per_epoch']:.3f} | "
-                     f"{r['loop_masked_seconds_per_epoch']:.3f} | {r['floor']['seconds_per_epoch']:.3f} | "
+                     f"{r['loop_masked_seconds_per_epoch']:.3f} | {lockstep} | {r['floor']['seconds_per_epoch']:.3f} | "
                      f"{r['loop_over_floor']:.2f} | {r['loop_masked_over_floor']:.2f} | {r['first_epoch_s']:.2f} |")
     lines += ["", "| job kind | start-up s (interpreter and imports) |", "|---|---|"]
     lines += [f"| {r['job_kind']} | {r['seconds']:.2f} |" for r in tp["start_up"]]

@@ -24,9 +24,11 @@ def test_benchmark_runs_on_tiny_configuration(tmp_path):
                                                        "LeNet-300-100 preset 784-300-100-10"]
     for row in throughput:  # the floor counts products only: the loop, doing more, cannot be below it
         assert row["floor"]["seconds_per_epoch"] > 0 and row["loop_over_floor"] > 1 and row["loop_masked_over_floor"] > 1
+        assert set(row["lockstep_masked_seconds_per_network_epoch"]) == {"4", "10"}
+        assert all(v > 0 for v in row["lockstep_over_floor"].values())
     assert [row["optimizer"] for row in throughput] == ["adagrad", "adam"]
     start_up = {row["job_kind"]: row["seconds"] for row in result["training_throughput"]["start_up"]}
-    assert start_up["training jobs (train_network, prune, prune_level)"] > start_up["bare python"] > 0
+    assert start_up["training jobs (train_network, prune with retraining, prune_level)"] > start_up["bare python"] > 0
     assert result["workflow"]["tiny_evaluation_jobs"] == 9  # 8 grid jobs + shuffle_biases
     check = result["evaluator"]["delta_vs_dense"]
     # shuffle_weights: 2 values x 4 scopes x 4 repeats; reset_weights: the same x 2 reset levels; 1000 images

@@ -1,4 +1,4 @@
-"""The compiled training loop (the only package module that imports TensorFlow).
+"""The compiled training loop (with `lockstep`, the only package modules that import TensorFlow).
 
 Each epoch is one compiled TensorFlow call: a ``tf.while_loop`` over the batches of the
 epoch's permutation, with the training set held as one tensor and the optimizer's fused
