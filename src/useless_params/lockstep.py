@@ -25,7 +25,7 @@ import numpy as np
 from . import forward
 from .model import Architecture, Network
 from .optimizers import optimizer
-from .training import TrainingRun, _tensorflow_op, configure_determinism, validation_split_at
+from .training import TrainingRun, _tensorflow_op, configure_determinism, epoch_loop, validation_split_at
 
 
 def _masked_start(start: Network, masks: list[np.ndarray] | None) -> tuple[list[np.ndarray], list[np.ndarray], list]:
@@ -124,21 +124,8 @@ class LockstepTrainer:
 
     def _epoch(self, order):
         """Every batch of ``order``; per network, the epoch's mean loss and accuracy (K-vectors)."""
-        tf = self.tf
-        n_fit, batch = self.n_fit, int(self.settings["batch_size"])
-        n_batches = -(-n_fit // batch)
-
-        def body(i, loss_sum, correct):
-            lo = i * batch
-            index = order[lo:tf.minimum(lo + batch, n_fit)]
-            y = tf.gather(self.y_fit, index)
-            out, losses = self._train_step(tf.gather(self.x_fit, index), y)
-            hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(out, axis=2), y), tf.float64), axis=1)
-            return i + 1, loss_sum + tf.reduce_sum(tf.cast(losses, tf.float64), axis=1), correct + hits
-
-        zero = tf.zeros(self.k, tf.float64)
-        _, loss_sum, correct = tf.while_loop(lambda i, *_: i < n_batches, body, (tf.constant(0), zero, zero))
-        return loss_sum / n_fit, correct / n_fit
+        return epoch_loop(self.tf, order, self.x_fit, self.y_fit, int(self.settings["batch_size"]), self._train_step,
+                          self.tf.zeros(self.k, self.tf.float64))
 
     def _evaluate(self, x, y):
         tf = self.tf

@@ -69,6 +69,28 @@ def _tensorflow_op(tf, path: str):
     return op
 
 
+def epoch_loop(tf, order, x_fit, y_fit, batch: int, train_step, zero):
+    """A ``tf.while_loop`` over the batches of the permutation ``order`` of (``x_fit``, ``y_fit``).
+
+    ``train_step(x, y)`` returns the logits (..., batch, classes) and per-image losses (..., batch);
+    the loop returns their mean loss and accuracy over the epoch, shaped as ``zero`` (a scalar for
+    one network, a K-vector for networks in lockstep).
+    """
+    n_fit = int(x_fit.shape[0])
+    n_batches = -(-n_fit // batch)
+
+    def body(i, loss_sum, correct):
+        lo = i * batch
+        index = order[lo:tf.minimum(lo + batch, n_fit)]
+        y = tf.gather(y_fit, index)
+        out, losses = train_step(tf.gather(x_fit, index), y)
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(out, axis=-1), y), tf.float64), axis=-1)
+        return i + 1, loss_sum + tf.reduce_sum(tf.cast(losses, tf.float64), axis=-1), correct + hits
+
+    _, loss_sum, correct = tf.while_loop(lambda i, *_: i < n_batches, body, (tf.constant(0), zero, zero))
+    return loss_sum / n_fit, correct / n_fit
+
+
 class CompiledTrainer:
     """The compiled training loop for one data set and architecture, reusable across runs.
 
@@ -130,21 +152,8 @@ class CompiledTrainer:
 
     def _epoch(self, order):
         """Every batch of the permutation ``order``; returns the epoch's mean loss and accuracy."""
-        tf = self.tf
-        n_fit, batch = self.n_fit, int(self.settings["batch_size"])
-        n_batches = -(-n_fit // batch)
-
-        def body(i, loss_sum, correct):
-            lo = i * batch
-            index = order[lo:tf.minimum(lo + batch, n_fit)]
-            y = tf.gather(self.y_fit, index)
-            out, losses = self._train_step(tf.gather(self.x_fit, index), y)
-            hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(out, axis=1), y), tf.float64))
-            return i + 1, loss_sum + tf.reduce_sum(tf.cast(losses, tf.float64)), correct + hits
-
-        zero = tf.constant(0.0, tf.float64)
-        _, loss_sum, correct = tf.while_loop(lambda i, *_: i < n_batches, body, (tf.constant(0), zero, zero))
-        return loss_sum / n_fit, correct / n_fit
+        return epoch_loop(self.tf, order, self.x_fit, self.y_fit, int(self.settings["batch_size"]), self._train_step,
+                          self.tf.constant(0.0, self.tf.float64))
 
     def _evaluate(self, x, y):
         tf = self.tf
