@@ -25,7 +25,8 @@ import numpy as np
 from . import forward
 from .model import Architecture, Network
 from .optimizers import optimizer
-from .training import TrainingRun, _tensorflow_op, configure_determinism, epoch_loop, validation_split_at
+from .training import (TrainingRun, _tensorflow_op, apply_masked_updates, configure_determinism, epoch_loop,
+                       validation_split_at)
 
 
 def _masked_start(start: Network, masks: list[np.ndarray] | None) -> tuple[list[np.ndarray], list[np.ndarray], list]:
@@ -114,12 +115,8 @@ class LockstepTrainer:
             losses = self._losses(out, y)
             # The sum of the networks' mean losses: each network's gradient is its own mean loss's.
             loss = tf.reduce_sum(tf.reduce_mean(losses, axis=1))
-        grads = tape.gradient(loss, self.params)
-        self.step.assign_add(1)
-        for j, (p, g) in enumerate(zip(self.params, grads)):
-            if j % 2 == 0:
-                g = g * self.masks[j // 2]  # a masked weight gets no update from any optimizer
-            self.opt.apply(p, g, self.slots[j], self.step, settings)
+        apply_masked_updates(self.opt, self.params, tape.gradient(loss, self.params), self.masks, self.slots,
+                             self.step, settings)
         return out, losses
 
     def _epoch(self, order):

@@ -69,6 +69,15 @@ def _tensorflow_op(tf, path: str):
     return op
 
 
+def apply_masked_updates(opt, params, grads, masks, slots, step, settings) -> None:
+    """One optimizer step: kernels' gradients masked (kernels at even indices), then ``opt``'s fused update."""
+    step.assign_add(1)
+    for j, (p, g) in enumerate(zip(params, grads)):
+        if j % 2 == 0:
+            g = g * masks[j // 2]  # a masked weight gets no update from any optimizer
+        opt.apply(p, g, slots[j], step, settings)
+
+
 def epoch_loop(tf, order, x_fit, y_fit, batch: int, train_step, zero):
     """A ``tf.while_loop`` over the batches of the permutation ``order`` of (``x_fit``, ``y_fit``).
 
@@ -142,12 +151,8 @@ class CompiledTrainer:
             out = self._logits(x)
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=out)
             loss = tf.reduce_mean(losses)
-        grads = tape.gradient(loss, self.params)
-        self.step.assign_add(1)
-        for j, (p, g) in enumerate(zip(self.params, grads)):
-            if j % 2 == 0:
-                g = g * self.masks[j // 2]  # a masked weight gets no update from any optimizer
-            self.opt.apply(p, g, self.slots[j], self.step, settings)
+        apply_masked_updates(self.opt, self.params, tape.gradient(loss, self.params), self.masks, self.slots,
+                             self.step, settings)
         return out, losses
 
     def _epoch(self, order):
