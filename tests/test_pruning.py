@@ -151,22 +151,39 @@ def test_job_rows_report_kept_fractions_with_and_without_biases():
 def test_retraining_starts_from_the_pruned_trained_or_initial_weights():
     seen = []
 
-    def retrain(start, mask, epochs, learning_rate, seed):
-        for kernel, mask in zip(start.kernels, mask.layers):
-            assert (kernel[~mask] == 0).all()
-        seen.append((start.kernels[0].copy(), epochs, learning_rate, seed))
-        return start
+    def retrain(starts, masks, epochs, learning_rate, seed):
+        for start, mask in zip(starts, masks):
+            for kernel, layer_mask in zip(start.kernels, mask.layers):
+                assert (kernel[~layer_mask] == 0).all()
+            seen.append((start.kernels[0].copy(), epochs, learning_rate, seed))
+        return starts
 
     finetuned = _job("finetune", retrain)
     rewound = _job("rewind", retrain)
     assert finetuned[0]["epochs"] == 2 and rewound[0]["retraining"] == "rewind"
     assert not np.array_equal(seen[0][0], seen[2][0])  # trained vs initial starting weights
-    assert len({s[3] for s in seen}) == 4  # one retraining seed per mode and ratio
+    # One batch order per trained network and mode, shared by its ratios (and recorded).
+    assert [s[3] for s in seen[:2]] == [r["batch_order_seed"] for r in finetuned] == [seen[0][3]] * 2
+    assert seen[2][3] == seen[3][3] != seen[0][3]
+    assert _job("none")[0]["batch_order_seed"] == -1
+
+
+def test_the_batch_order_is_shared_by_criteria_allocations_and_draws_of_one_network_and_mode():
+    """Paired runs: only the trained network (its seed) and the mode choose the batch order."""
+    def job(**changes):
+        fields = dict(dataset="mnist", network_seed=1, criterion=pruning.criterion("magnitude"), allocation="global",
+                      draw=0, retraining=pruning.retraining("rewind"), seed=7)
+        return pruning.PruningJob(**{**fields, **changes})
+
+    seed = job().batch_order_seed()
+    assert seed == job(criterion=pruning.criterion("random"), allocation="layer", draw=2).batch_order_seed()
+    assert len({seed, job(network_seed=2).batch_order_seed(), job(seed=8).batch_order_seed(),
+                job(retraining=pruning.retraining("finetune")).batch_order_seed()}) == 4
 
 
 def test_a_retrainer_that_moves_pruned_weights_is_caught():
-    def leaky(start, mask, epochs, learning_rate, seed):
-        return Network([k + 1 for k in start.kernels], start.biases, start.activation)
+    def leaky(starts, masks, epochs, learning_rate, seed):
+        return [Network([k + 1 for k in start.kernels], start.biases, start.activation) for start in starts]
 
     with pytest.raises(AssertionError, match="pruned weights are nonzero after finetune"):
         _job("finetune", leaky)

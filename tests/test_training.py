@@ -91,10 +91,10 @@ def test_finetuning_and_rewinding_keep_pruned_weights_exactly_zero(small, mode):
     retrain = pruning.make_retrainer(*small, NET, cfg)
     networks = []
 
-    def recording(start, mask, epochs, learning_rate, seed):
-        network = retrain(start, mask, epochs, learning_rate, seed)
-        networks.append((network, mask))
-        return network
+    def recording(starts, masks, epochs, learning_rate, seed):
+        retrained = retrain(starts, masks, epochs, learning_rate, seed)
+        networks.extend(zip(retrained, masks))
+        return retrained
 
     job = pruning.PruningJob(dataset="mnist", network_seed=5, criterion=pruning.criterion("magnitude"),
                              allocation="layer", draw=0, retraining=pruning.retraining(mode), seed=1)

@@ -1,5 +1,10 @@
 """One job of the one-shot comparison: prune a trained network by one criterion at every
-compression ratio, retrain as its mode says, and measure (one table row per ratio)."""
+compression ratio, retrain as its mode says, and measure (one table row per ratio).
+
+Every retraining run of one trained network and one mode sees the same batches in the same
+order (``PruningJob.batch_order_seed``, the ``batch_order_seed`` column): the ratios of a job
+are retrained together in lockstep, and criteria, allocations and draws are compared on
+paired runs (their differences are not batch-order noise)."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from .sizes import flops_columns, size_columns, storage_columns
 COLUMNS = ("dataset", "network_seed", "criterion", "allocation", "draw", "retraining", "epochs", "learning_rate",
            "compression", "kept_weights", "total_weights", "kept_fraction", "compression_with_biases",
            "kept_fraction_with_biases", "biases_pruned", "accuracy", "nonzero_parameters", "dense_hdf5_bytes",
-           "sparse_gzip_bytes", "flops", "dense_flops", "speedup")
+           "sparse_gzip_bytes", "flops", "dense_flops", "speedup", "batch_order_seed")
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,13 @@ class PruningJob(JobIdentity):
         rng = self.generator("prune", self.criterion.name, self.draw) if self.criterion.random else None
         return scores(self.criterion, reference.kernels, trained.kernels, rng)
 
-    def retrain_seed(self, compression: float) -> int:
-        """The seed of the retraining run at ``compression`` (its shuffles; never the job order)."""
-        return int(self.generator("retrain", self.retraining.name, self.criterion.name, self.allocation, self.draw,
-                                  float(compression)).integers(2**31 - 1))
+    def batch_order_seed(self) -> int:
+        """The seed of the retraining runs' batch order (-1 without retraining: no batches; tables
+        hold no empty cells): one per trained network and mode, shared by every ratio, criterion,
+        allocation and draw (paired runs)."""
+        if self.retraining.start is None:
+            return -1
+        return int(self.generator("retrain", self.retraining.name).integers(2**31 - 1))
 
     def identity(self) -> dict:
         return {**super().identity(), "retraining": self.retraining.name}
@@ -67,8 +75,10 @@ def job_rows(job: PruningJob, *, compressions: list[float], initial: Network, re
              retrain: Retrainer | None = None) -> list[dict]:
     """One row per compression ratio: prune ``trained``, retrain as ``job.retraining`` says, measure.
 
-    Scores compare ``reference`` (the change-scale reference epoch, by default the
-    initialisation) with ``trained``; rewinding restarts from ``initial`` (epoch 0).
+    ``retrain(starts, masks, epochs, learning_rate, seed)`` retrains every ratio's network at
+    once on one batch order (``make_retrainer``: in lockstep). Scores compare ``reference``
+    (the change-scale reference epoch, by default the initialisation) with ``trained``;
+    rewinding restarts from ``initial`` (epoch 0).
     ``settings``: the mode's epochs and learning rate (``Retraining.settings``).
     """
     mode = job.retraining
@@ -76,19 +86,22 @@ def job_rows(job: PruningJob, *, compressions: list[float], initial: Network, re
         raise ValueError(f"retraining mode {mode.name} needs a retrain function")
     layer_scores = job.scores(reference, trained)
     dense = Mask.dense([k.shape for k in trained.kernels])
-    rows = []
-    for compression in compressions:
-        mask = prune(layer_scores, dense, Compression(compression), job.allocation)
-        if mode.start is None:
-            network = mask.apply(trained)
-        else:
-            start = trained if mode.start == "trained" else initial
-            network = retrain(mask.apply(start), mask, settings["epochs"], settings["learning_rate"],
-                              job.retrain_seed(compression))
+    masks = [prune(layer_scores, dense, Compression(compression), job.allocation) for compression in compressions]
+    seed = job.batch_order_seed()
+    if mode.start is None:
+        networks = [mask.apply(trained) for mask in masks]
+    else:
+        start = trained if mode.start == "trained" else initial
+        networks = retrain([mask.apply(start) for mask in masks], masks, settings["epochs"],
+                           settings["learning_rate"], seed)
+        if len(networks) != len(masks):
+            raise AssertionError(f"{mode.name} returned {len(networks)} networks for {len(masks)} masks")
+        for network, mask in zip(networks, masks):
             leaked = mask.leaked(network)
             if leaked:
                 raise AssertionError(f"{leaked} pruned weights are nonzero after {mode.name}")
-        rows.append({**job.identity(), "epochs": settings["epochs"], "learning_rate": settings["learning_rate"],
-                     "compression": float(compression), **size_columns(network, mask.kept),
-                     "accuracy": accuracy(network), **storage_columns(network), **flops_columns(network)})
-    return rows
+    return [{**job.identity(), "epochs": settings["epochs"], "learning_rate": settings["learning_rate"],
+             "compression": float(compression), **size_columns(network, mask.kept),
+             "accuracy": accuracy(network), **storage_columns(network), **flops_columns(network),
+             "batch_order_seed": seed}
+            for compression, network, mask in zip(compressions, networks, masks)]

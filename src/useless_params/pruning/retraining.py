@@ -1,4 +1,6 @@
-"""How a pruned network is retrained (a registry), and the adapter to the compiled trainer."""
+"""How a pruned network is retrained (a registry), and the adapters to the trainers: the compiled
+loop for the iterative levels (``make_trainer``), the lockstep trainer for the ratios of a
+one-shot job (``make_retrainer``)."""
 
 from __future__ import annotations
 
@@ -45,8 +47,9 @@ def retraining(name: str) -> Retraining:
     return lookup(RETRAINING, name, what="retraining mode")
 
 
-# retrain(start network, mask, epochs, learning rate, seed) -> retrained network (pruned weights 0).
-Retrainer = Callable[[Network, Mask, int, float, int], Network]
+# retrain(start networks, their masks, epochs, learning rate, seed) -> the retrained networks
+# (pruned weights 0), every one trained on the batch order that ``seed`` draws.
+Retrainer = Callable[[list[Network], list[Mask], int, float, int], list[Network]]
 
 
 def make_trainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
@@ -66,11 +69,21 @@ def make_trainer(x_train, y_train, x_test, y_test, architecture: Architecture, t
 
 def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture, trainer_settings: dict,
                    threads: int = 1) -> Retrainer:
-    """A ``Retrainer``: ``make_trainer``'s run, its final weights."""
-    train = make_trainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, threads)
+    """A ``Retrainer`` that trains its networks in lockstep (``lockstep.LockstepTrainer``: one
+    step for all of them on the same batch, about 1.2-1.7x the network-epochs per second of
+    one network at a time); each network's final weights. Imports TensorFlow."""
+    from ..lockstep import LockstepTrainer
 
-    def retrain(start: Network, mask: Mask, epochs: int, learning_rate: float, seed: int) -> Network:
-        run = train(start, mask, epochs, learning_rate, seed)
-        return Network.at_epoch(run.kernels, run.biases, -1, start.activation)
+    trainers: dict[int, LockstepTrainer] = {}  # by the number of networks: traced once per size
+
+    def retrain(starts: list[Network], masks: list[Mask], epochs: int, learning_rate: float,
+                seed: int) -> list[Network]:
+        k = len(starts)
+        if k not in trainers:
+            trainers[k] = LockstepTrainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, k,
+                                          threads)
+        runs = trainers[k].run(seed, epochs=epochs, learning_rate=learning_rate, starts=starts,
+                               masks=[[np.asarray(m) for m in mask.layers] for mask in masks])
+        return [Network.at_epoch(run.kernels, run.biases, -1, start.activation) for run, start in zip(runs, starts)]
 
     return retrain
