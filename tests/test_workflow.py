@@ -244,22 +244,26 @@ def test_result_csvs_match_the_pinned_checksums(reference_run):
 
     A refactoring must not change a number. A change that is meant to (new training, new
     evaluator arithmetic) re-pins with ``PIN_RESULTS=1 python3 -m pytest tests/test_workflow.py``
-    and says why in its commit. The pins hold for this machine's CPU kind (float32 BLAS
-    summation order differs between CPU kinds).
+    and says why in its commit. Pins are kept per CPU kind (float32 BLAS summation order
+    differs between kinds); a kind's pins of the results a change altered are dropped by hand
+    when that kind is not at hand to re-pin them, and the rest still hold there.
     """
     got = {str(p.relative_to(reference_run)): hashlib.sha256(p.read_bytes()).hexdigest()
            for p in sorted((reference_run / "results").rglob("*.csv"))}
     cpu = cpu_kind()
-    if os.environ.get("PIN_RESULTS") == "1":
-        PINS.write_text(json.dumps({"cpu": cpu, "checksums": got}, indent=1) + "\n")
-        pytest.skip(f"re-pinned {len(got)} result checksums in {PINS.name}")
     recorded = json.loads(PINS.read_text())
-    pinned = recorded["checksums"]
-    assert sorted(got) == sorted(pinned), "the set of result CSVs changed"
-    if recorded["cpu"] != cpu:
-        pytest.skip(f"checksums pinned on another CPU kind ({recorded['cpu']}); this is {cpu}")
+    if os.environ.get("PIN_RESULTS") == "1":
+        kinds = {kind: {path: sha for path, sha in pins.items() if path in got}
+                 for kind, pins in recorded["by_cpu"].items()}
+        PINS.write_text(json.dumps({"csvs": sorted(got), "by_cpu": {**kinds, cpu: got}}, indent=1) + "\n")
+        pytest.skip(f"re-pinned {len(got)} result checksums in {PINS.name}")
+    assert sorted(got) == recorded["csvs"], "the set of result CSVs changed"
+    pinned = recorded["by_cpu"].get(cpu)
+    if pinned is None:
+        pytest.skip(f"no checksums pinned for this CPU kind ({cpu}); pinned: {sorted(recorded['by_cpu'])}")
     changed = [path for path in pinned if got[path] != pinned[path]]
     assert not changed, f"results changed: {changed}"
+    assert len(pinned) >= len(got) // 2, f"only {len(pinned)} of {len(got)} results pinned on this CPU kind: re-pin"
 
 
 def test_report_holds_every_figure_and_table_with_captions(reference_run, tmp_path):
