@@ -37,13 +37,14 @@ def trained(request, small):
     lockstep = LockstepTrainer(*small, architecture, settings, n_networks=3)
     together = lockstep.run(7, 2, lr, starts=starts, masks=masks)
     again = lockstep.run(7, 2, lr, starts=starts, masks=masks)
+    final_only = lockstep.run(7, 2, lr, starts=starts, masks=masks, every_epoch=False)
     alone_trainer = training.CompiledTrainer(*small, architecture, settings)
     alone = [alone_trainer.run(7, 2, lr, start=start, masks=mask) for start, mask in zip(starts, masks)]
-    return together, again, alone, masks
+    return together, again, alone, masks, final_only
 
 
 def test_each_network_trains_as_it_would_alone(trained):
-    together, _, alone, _ = trained
+    together, _, alone, _, _ = trained
     for ours, reference in zip(together, alone):
         for a, b in zip(ours.kernels + ours.biases, reference.kernels + reference.biases):
             assert a.shape == b.shape
@@ -55,7 +56,7 @@ def test_each_network_trains_as_it_would_alone(trained):
 
 
 def test_masked_weights_stay_exactly_zero(trained):
-    together, _, alone, masks = trained
+    together, _, alone, masks, _ = trained
     for run, reference, mask in zip(together[1:], alone[1:], masks[1:]):
         for layer, (kernel, keep) in enumerate(zip(run.kernels, mask)):
             assert (kernel[:, ~keep] == 0).all() and not np.signbit(kernel[:, ~keep]).any()
@@ -66,11 +67,21 @@ def test_masked_weights_stay_exactly_zero(trained):
 
 
 def test_same_seed_same_bytes(trained):
-    together, again, _, _ = trained
+    together, again, _, _, _ = trained
     for a, b in zip(together, again):
         for x, y in zip(a.kernels + a.biases, b.kernels + b.biases):
             assert x.tobytes() == y.tobytes()
         assert a.history["loss"].tobytes() == b.history["loss"].tobytes()
+
+
+def test_final_weights_only_are_the_same_bytes(trained):
+    """The retrainer's mode: only the start and the final weights, no per-epoch test accuracy."""
+    together, _, _, _, final_only = trained
+    for full, short in zip(together, final_only):
+        for x, y in zip(full.kernels + full.biases, short.kernels + short.biases):
+            assert len(y) == 2 and y[0].tobytes() == x[0].tobytes() and y[-1].tobytes() == x[-1].tobytes()
+        assert "test_accuracy" not in short.history and len(full.history["test_accuracy"]) == 3
+        assert short.history["loss"].tobytes() == full.history["loss"].tobytes()
 
 
 def test_starts_and_masks_must_match_the_number_of_networks(small):

@@ -83,7 +83,7 @@ def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture,
             trainers[k] = LockstepTrainer(x_train, y_train, x_test, y_test, architecture, trainer_settings, k,
                                           threads)
         runs = trainers[k].run(seed, epochs=epochs, learning_rate=learning_rate, starts=starts,
-                               masks=[[np.asarray(m) for m in mask.layers] for mask in masks])
+                               masks=[[np.asarray(m) for m in mask.layers] for mask in masks], every_epoch=False)
         return [Network.at_epoch(run.kernels, run.biases, -1, start.activation) for run, start in zip(runs, starts)]
 
     return retrain
