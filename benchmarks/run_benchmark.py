@@ -327,36 +327,52 @@ def network_sizes(config: dict) -> list[int]:
     return [entry.n_features, *config["network"]["hidden_layers"], entry.n_classes]
 
 
-def training_gemm_floor(layer_sizes: list[int], batch: int, n_fit: int, steps: int = 200) -> dict:
-    """numpy's own GEMMs for every product of one masked training step, times the steps per epoch.
+def training_gemm_floor(layer_sizes: list[int], batch: int, n_fit: int, n_networks: int = 1,
+                        steps: int = 200) -> dict:
+    """numpy's own GEMMs for every product of one masked training step, times the steps per epoch,
+    per network.
 
     One step of an MLP needs, per layer, the forward product (batch x n_in @ n_in x n_out) and the
     weight gradient (n_in x batch @ batch x n_out), and above the first layer the input gradient
     (batch x n_out @ n_out x n_in): nothing else in a step is a product. Elementwise work
-    (activations, the loss, the optimizer's update) is not in the floor.
+    (activations, the loss, the optimizer's update) is not in the floor. With ``n_networks`` K > 1,
+    the products in ``lockstep.LockstepTrainer``'s layout (layer 0 one (n_in, K * n_1) product,
+    the layers above K stacked ones), divided by K: the floor that stepping K networks together
+    could reach.
     """
     rng = np.random.default_rng(0)
+    k = int(n_networks)
     shapes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
-    inputs = [rng.random((batch, n_in), dtype=np.float32) for n_in, _ in shapes]
-    kernels = [rng.random(shape, dtype=np.float32) for shape in shapes]
-    deltas = [rng.random((batch, n_out), dtype=np.float32) for _, n_out in shapes]
+    # Layer 0 is one wide product; above it, (K, ...) stacks (np.matmul: one GEMM per network).
+    inputs = [rng.random((batch, n_in) if layer == 0 else (k, batch, n_in), dtype=np.float32)
+              for layer, (n_in, _) in enumerate(shapes)]
+    kernels = [rng.random((n_in, k * n_out) if layer == 0 else (k, n_in, n_out), dtype=np.float32)
+               for layer, (n_in, n_out) in enumerate(shapes)]
+    deltas = [rng.random((batch, k * n_out) if layer == 0 else (k, batch, n_out), dtype=np.float32)
+              for layer, (_, n_out) in enumerate(shapes)]
 
     def one_step():
         for layer, (h, w, d) in enumerate(zip(inputs, kernels, deltas)):
             h @ w
-            h.T @ d
+            np.swapaxes(h, -1, -2) @ d
             if layer:
-                d @ w.T
+                d @ np.swapaxes(w, -1, -2)
 
-    per_step = best_of(lambda: [one_step() for _ in range(steps)], 3) / steps
+    per_step = best_of(lambda: [one_step() for _ in range(steps)], 3) / steps / k
     steps_per_epoch = -(-n_fit // batch)
-    return {"seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
+    return {"networks": k, "seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
             "seconds_per_epoch": per_step * steps_per_epoch}
 
 
-def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
+def bench_training_throughput(config: dict, arrays: dict, epochs: int, rounds: int = 3) -> dict:
     """Seconds per network-epoch of the compiled loop, unmasked and masked (MASKED_KEEP of every
-    kernel kept), for each of ``throughput_networks``, beside the GEMM floor of the same shapes."""
+    kernel kept), and of the lockstep trainer, for each of ``throughput_networks``, beside the GEMM
+    floors of the same shapes.
+
+    This machine's speed drifts by 20-30 % within minutes, so the loops are measured in ``rounds``
+    interleaved rounds (each trainer traced once before): every figure is the median over the
+    rounds, and every speedup the median of the ratios taken within one round.
+    """
     from useless_params import training
     from useless_params.lockstep import LockstepTrainer
     from useless_params.model import Architecture
@@ -369,36 +385,47 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int) -> dict:
     rows = []
     for name, cfg in throughput_networks(config):
         train_cfg = cfg["training"]
+        settings = {key: train_cfg[key] for key in training.TRAINER_KEYS}
+        seed, lr = train_cfg["seeds"][0], train_cfg["learning_rate"]
         entry = data.dataset(cfg["data"].get("datasets", ["mnist"])[0])
         architecture = Architecture.from_config(cfg["network"], entry.n_features, entry.n_classes)
-        trainer = training.CompiledTrainer(x, y, x_test, y_test, architecture,
-                                           {key: train_cfg[key] for key in training.TRAINER_KEYS},
-                                           train_cfg["threads"])
+        trainer = training.CompiledTrainer(x, y, x_test, y_test, architecture, settings, train_cfg["threads"])
         rng = np.random.default_rng(0)
         masks = [rng.random(shape) < MASKED_KEEP for shape in architecture.kernel_shapes()]
-        # Steady epochs only: the first one also traces the loop (reported apart).
-        unmasked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"]).summary
-        masked = trainer.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"], masks=masks).summary
+        start = architecture.initial_network(np.random.default_rng(1))
+        together = {k: LockstepTrainer(x, y, x_test, y_test, architecture, settings, k, train_cfg["threads"])
+                    for k in LOCKSTEP_NETWORKS}
+        # Steady epochs only: the first one of a trainer's first run also traces the loop (reported apart).
+        first_epoch = trainer.run(seed, 1, lr).summary["first_epoch_seconds"]
+        for k, lockstep_trainer in together.items():
+            lockstep_trainer.run(seed, 1, lr, starts=[start] * k, masks=[masks] * k, every_epoch=False)
+        measured = {"loop": [], "loop_masked": [], **{k: [] for k in LOCKSTEP_NETWORKS}}
+        for _ in range(rounds):
+            measured["loop"].append(trainer.run(seed, epochs, lr).summary["seconds_per_epoch"])
+            measured["loop_masked"].append(trainer.run(seed, epochs, lr, masks=masks).summary["seconds_per_epoch"])
+            for k, lockstep_trainer in together.items():
+                run = lockstep_trainer.run(seed, epochs, lr, starts=[start] * k, masks=[masks] * k,
+                                           every_epoch=False)[0]
+                measured[k].append(run.summary["seconds_per_epoch"] / k)
+        median = {key: float(np.median(values)) for key, values in measured.items()}
+        speedup = {k: float(np.median(np.divide(measured["loop_masked"], measured[k]))) for k in LOCKSTEP_NETWORKS}
         floor = training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]), trainer.n_fit)
-        lockstep = {}
-        for k in LOCKSTEP_NETWORKS:
-            together = LockstepTrainer(x, y, x_test, y_test, architecture,
-                                       {key: train_cfg[key] for key in training.TRAINER_KEYS}, k, train_cfg["threads"])
-            start = architecture.initial_network(np.random.default_rng(1))
-            runs = together.run(train_cfg["seeds"][0], epochs, train_cfg["learning_rate"], starts=[start] * k,
-                                masks=[masks] * k)
-            lockstep[k] = runs[0].summary["steady_seconds_per_epoch"] / k
-        loop = unmasked["steady_seconds_per_epoch"]
-        loop_masked = masked["steady_seconds_per_epoch"]
+        lockstep_floor = {k: training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]),
+                                                 trainer.n_fit, n_networks=k)["seconds_per_epoch"]
+                          for k in LOCKSTEP_NETWORKS}
+        loop, loop_masked = median["loop"], median["loop_masked"]
         rows.append({"network": name, "batch_size": int(train_cfg["batch_size"]), "optimizer": train_cfg["optimizer"],
-                     "activation": cfg["network"]["activation"], "epochs": epochs,
-                     "first_epoch_s": unmasked["first_epoch_seconds"],
+                     "activation": cfg["network"]["activation"], "epochs": epochs, "rounds": rounds,
+                     "per_round_seconds_per_network_epoch": {str(key): values for key, values in measured.items()},
+                     "first_epoch_s": first_epoch,
                      "loop_seconds_per_epoch": loop, "loop_masked_seconds_per_epoch": loop_masked,
                      "floor": floor, "loop_over_floor": loop / floor["seconds_per_epoch"],
                      "loop_masked_over_floor": loop_masked / floor["seconds_per_epoch"],
-                     "lockstep_masked_seconds_per_network_epoch": {str(k): v for k, v in lockstep.items()},
-                     "lockstep_speedup_over_loop_masked": {str(k): loop_masked / v for k, v in lockstep.items()},
-                     "lockstep_over_floor": {str(k): v / floor["seconds_per_epoch"] for k, v in lockstep.items()}})
+                     "lockstep_masked_seconds_per_network_epoch": {str(k): median[k] for k in LOCKSTEP_NETWORKS},
+                     "lockstep_speedup_over_loop_masked": {str(k): v for k, v in speedup.items()},
+                     "lockstep_over_floor": {str(k): median[k] / floor["seconds_per_epoch"] for k in LOCKSTEP_NETWORKS},
+                     "lockstep_floor_seconds_per_network_epoch": {str(k): v for k, v in lockstep_floor.items()},
+                     "lockstep_over_own_floor": {str(k): median[k] / lockstep_floor[k] for k in LOCKSTEP_NETWORKS}})
     return {"masked_keep": MASKED_KEEP, "per_network": rows}
 
 
@@ -448,7 +475,8 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
 
 
 def throughput_markdown(tp: dict) -> list[str]:
-    lines = [f"Training throughput, seconds per network-epoch after the first epoch (masked: "
+    lines = [f"Training throughput, seconds per network-epoch, traced before, median of "
+             f"{tp['per_network'][0]['rounds']} interleaved rounds (masked: "
              f"{tp['masked_keep']:.0%} of every kernel kept; lockstep xK: K masked networks stepped together by "
              f"`lockstep.LockstepTrainer`, per network), beside the GEMM floor (numpy's products of one "
              f"step's forward and backward pass, times the steps per epoch):", "",
@@ -463,6 +491,13 @@ def throughput_markdown(tp: dict) -> list[str]:
         lines.append(f"| {r['network']} | {r['batch_size']} | {r['optimizer']} | {r['loop_seconds_per_epoch']:.3f} | "
                      f"{r['loop_masked_seconds_per_epoch']:.3f} | {lockstep} | {r['floor']['seconds_per_epoch']:.3f} | "
                      f"{r['loop_over_floor']:.2f} | {r['loop_masked_over_floor']:.2f} | {r['first_epoch_s']:.2f} |")
+    lines += ["", "The floor of the lockstep layout itself (K networks' products side by side, per network):", "",
+              "| network | " + " | ".join(f"lockstep x{k} floor s (lockstep / its floor)" for k in LOCKSTEP_NETWORKS)
+              + " |", "|---|" + "---|" * len(LOCKSTEP_NETWORKS)]
+    for r in tp["per_network"]:
+        lines.append(f"| {r['network']} | " + " | ".join(
+            f"{r['lockstep_floor_seconds_per_network_epoch'][str(k)]:.3f} ({r['lockstep_over_own_floor'][str(k)]:.2f})"
+            for k in LOCKSTEP_NETWORKS) + " |")
     lines += ["", "| job kind | start-up s (interpreter and imports) |", "|---|---|"]
     lines += [f"| {r['job_kind']} | {r['seconds']:.2f} |" for r in tp["start_up"]]
     return lines
@@ -517,7 +552,7 @@ def throughput_only(args) -> int:
     if not data_file.is_file():
         sys.exit(f"error: {data_file} missing: run `snakemake prepare_data` there first")
     throughput = bench_training_throughput(config, data.load_npz(data_file, data.dataset(dataset)),
-                                           max(args.train_epochs, 2))
+                                           max(args.train_epochs, 1), args.throughput_rounds)
     throughput["start_up"] = bench_job_start_up()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}"
     text = "\n".join([f"Benchmark on {machine} ({time.strftime('%Y-%m-%d')})", "",
@@ -535,6 +570,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", type=Path, default=REPO, help="directory of a finished `snakemake all` run")
     parser.add_argument("--configfile", type=Path, default=REPO / "config.yaml")
     parser.add_argument("--train-epochs", type=int, default=5, help="epochs of each training measurement")
+    parser.add_argument("--throughput-rounds", type=int, default=3,
+                        help="interleaved rounds of the training-throughput loops (medians over them)")
     parser.add_argument("--keras-evals", type=int, default=5, help="Keras evaluations timed per kind")
     parser.add_argument("--repeats", type=int, default=100, help="repeats batched per evaluator call")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
@@ -570,7 +607,7 @@ def main(argv=None) -> int:
         y = data.labels(arrays["y_test"], config["data"]["test_size"])
         # Training first: TensorFlow's thread pools are fixed when it starts.
         training = bench_training(config, arrays, train_epochs)
-        throughput = bench_training_throughput(config, arrays, max(train_epochs, 2))
+        throughput = bench_training_throughput(config, arrays, max(train_epochs, 1), 1 if args.tiny else args.throughput_rounds)
         throughput["start_up"] = bench_job_start_up()
         evaluator = bench_evaluator(network, scales, x, y, grid_counts(config, network.n_layers), repeats,
                                     args.keras_evals, config["experiments"]["batch_memory_mb"])

@@ -26,6 +26,9 @@ def test_benchmark_runs_on_tiny_configuration(tmp_path):
         assert row["floor"]["seconds_per_epoch"] > 0 and row["loop_over_floor"] > 1 and row["loop_masked_over_floor"] > 1
         assert set(row["lockstep_masked_seconds_per_network_epoch"]) == {"4", "10"}
         assert all(v > 0 for v in row["lockstep_over_floor"].values())
+        # The lockstep layout's own floor: products only, so the lockstep loop cannot be below it either.
+        assert set(row["lockstep_floor_seconds_per_network_epoch"]) == {"4", "10"}
+        assert all(v > 1 for v in row["lockstep_over_own_floor"].values())
     assert [row["optimizer"] for row in throughput] == ["adagrad", "adam"]
     start_up = {row["job_kind"]: row["seconds"] for row in result["training_throughput"]["start_up"]}
     assert start_up["training jobs (train_network, prune with retraining, prune_level)"] > start_up["bare python"] > 0
