@@ -396,26 +396,27 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int, rounds: i
         together = {k: LockstepTrainer(x, y, x_test, y_test, architecture, settings, k, train_cfg["threads"])
                     for k in LOCKSTEP_NETWORKS}
         # Steady epochs only: the first one of a trainer's first run also traces the loop (reported apart).
+        def lockstep_run(k: int, n_epochs: int):
+            return together[k].run(seed, n_epochs, lr, starts=[start] * k, masks=[masks] * k, every_epoch=False)[0]
+
         first_epoch = trainer.run(seed, 1, lr).summary["first_epoch_seconds"]
-        for k, lockstep_trainer in together.items():
-            lockstep_trainer.run(seed, 1, lr, starts=[start] * k, masks=[masks] * k, every_epoch=False)
+        for k in LOCKSTEP_NETWORKS:
+            lockstep_run(k, 1)
         measured = {"loop": [], "loop_masked": [], **{k: [] for k in LOCKSTEP_NETWORKS}}
         for _ in range(rounds):
             measured["loop"].append(trainer.run(seed, epochs, lr).summary["seconds_per_epoch"])
             measured["loop_masked"].append(trainer.run(seed, epochs, lr, masks=masks).summary["seconds_per_epoch"])
-            for k, lockstep_trainer in together.items():
-                run = lockstep_trainer.run(seed, epochs, lr, starts=[start] * k, masks=[masks] * k,
-                                           every_epoch=False)[0]
-                measured[k].append(run.summary["seconds_per_epoch"] / k)
+            for k in LOCKSTEP_NETWORKS:
+                measured[k].append(lockstep_run(k, epochs).summary["seconds_per_epoch"] / k)
         median = {key: float(np.median(values)) for key, values in measured.items()}
         speedup = {k: float(np.median(np.divide(measured["loop_masked"], measured[k]))) for k in LOCKSTEP_NETWORKS}
-        floor = training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]), trainer.n_fit)
-        lockstep_floor = {k: training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]),
-                                                 trainer.n_fit, n_networks=k)["seconds_per_epoch"]
-                          for k in LOCKSTEP_NETWORKS}
+        floors = {k: training_gemm_floor(list(architecture.layer_sizes), int(train_cfg["batch_size"]), trainer.n_fit,
+                                         n_networks=k) for k in (1, *LOCKSTEP_NETWORKS)}
+        floor = floors[1]
+        lockstep_floor = {k: floors[k]["seconds_per_epoch"] for k in LOCKSTEP_NETWORKS}
         loop, loop_masked = median["loop"], median["loop_masked"]
         rows.append({"network": name, "batch_size": int(train_cfg["batch_size"]), "optimizer": train_cfg["optimizer"],
-                     "activation": cfg["network"]["activation"], "epochs": epochs, "rounds": rounds,
+                     "activation": cfg["network"]["activation"], "epochs": epochs,
                      "per_round_seconds_per_network_epoch": {str(key): values for key, values in measured.items()},
                      "first_epoch_s": first_epoch,
                      "loop_seconds_per_epoch": loop, "loop_masked_seconds_per_epoch": loop_masked,
@@ -426,7 +427,7 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int, rounds: i
                      "lockstep_over_floor": {str(k): median[k] / floor["seconds_per_epoch"] for k in LOCKSTEP_NETWORKS},
                      "lockstep_floor_seconds_per_network_epoch": {str(k): v for k, v in lockstep_floor.items()},
                      "lockstep_over_own_floor": {str(k): median[k] / lockstep_floor[k] for k in LOCKSTEP_NETWORKS}})
-    return {"masked_keep": MASKED_KEEP, "per_network": rows}
+    return {"masked_keep": MASKED_KEEP, "rounds": rounds, "per_network": rows}
 
 
 def bench_job_start_up(repeats: int = 3) -> list[dict]:
@@ -476,7 +477,7 @@ def bench_workflow(default_config: Path, tiny_config: Path, tiny_dir: Path) -> d
 
 def throughput_markdown(tp: dict) -> list[str]:
     lines = [f"Training throughput, seconds per network-epoch, traced before, median of "
-             f"{tp['per_network'][0]['rounds']} interleaved rounds (masked: "
+             f"{tp['rounds']} interleaved rounds (masked: "
              f"{tp['masked_keep']:.0%} of every kernel kept; lockstep xK: K masked networks stepped together by "
              f"`lockstep.LockstepTrainer`, per network), beside the GEMM floor (numpy's products of one "
              f"step's forward and backward pass, times the steps per epoch):", "",
