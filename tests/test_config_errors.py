@@ -171,6 +171,51 @@ BAD_CONFIGS = [
      "pruning.random_draws: the configuration makes 140,000,044 jobs (80,000,008 of them pruning.iterative); "
      "the workflow takes at most 200,000"),
     ("dpi-100000", setter("figures", "dpi", 100000), "figures.dpi: 100000 is greater than the maximum of 1200"),
+    # Config traps (issue 37). YAML 1.1, which Snakemake reads config files with: a key twice keeps
+    # only the last; 010, 0x10, 1:30, 1_000, 0b11 and on/off are numbers and booleans it makes up.
+    ("yaml-section-twice", "training:\n  epochs: 2\npruning:\n  criteria: [magnitude]\ntraining:\n  seeds: [1]\n",
+     "training: given twice in "),
+    ("yaml-key-twice", "training:\n  epochs: 2\n  epochs: 3\n", "training.epochs: given twice in "),
+    ("yaml-key-twice-deep", "pruning:\n  iterative:\n    levels: 2\n    imp_rewind:\n      epochs: 1\n"
+     "    levels: 3\n", "pruning.iterative.levels: given twice in "),
+    ("yaml-octal", "experiments:\n  repeats: 010\n", "experiments.repeats: 010 in "),
+    ("yaml-hexadecimal", "experiments:\n  repeats: 0x10\n", "experiments.repeats: 0x10 in "),
+    ("yaml-sexagesimal", "training:\n  epochs: 1:30\n", "training.epochs: 1:30 in "),
+    ("yaml-underscores", "training:\n  epochs: 1_000\n", "training.epochs: 1_000 in "),
+    ("yaml-binary", "training:\n  epochs: 0b11\n", "training.epochs: 0b11 in "),
+    ("yaml-octal-in-a-list", "training:\n  seeds: [1, 010]\n", "training.seeds[1]: 010 in "),
+    ("yaml-boolean-word", "pruning:\n  iterative:\n    protocols: [imp_rewind]\n    controls: off\n",
+     "pruning.iterative.controls: off in "),
+    ("json-key-twice", '{"training": {"epochs": 2, "epochs": 3}}', "epochs: given twice in one JSON object in "),
+    # Amounts that do nothing: a ratio above 1 that rounds to every weight.
+    ("compression-keeps-every-weight", setter("pruning", "compression", [1.000001, 2]),
+     "pruning.compression[0]: 1.000001 prunes no weight of the MNIST network (78,400 weights keep 78,400"),
+    # Jobs that would ask for more memory than the machine has: the request comes from the same
+    # estimate (src/useless_params/sizing.py), so the error comes before any job.
+    ("repeats-arrays-beyond-memory", setter("experiments", "repeats", 100000),
+     "experiments.repeats: a disturb job of the MNIST network would ask for "),
+    ("evaluator-batch-beyond-memory", both(setter("experiments", "repeats", 20000),
+                                           setter("experiments", "batch_memory_mb", 100000),
+                                           setter("data", "test_size", 10000),
+                                           setter("network", "hidden_layers", [1000, 100])),
+     "experiments.batch_memory_mb: a disturb job of the MNIST network would ask for "),
+    ("figures-of-a-wide-network", setter("network", "hidden_layers", [10000, 10000]),
+     "network.hidden_layers: a figure1 job of the MNIST network would ask for "),
+    ("retraining-ratios-beyond-memory", both(setter("network", "hidden_layers", [3000, 3000]),
+                                             setter("pruning", "compression", [1.5 + i for i in range(60)]),
+                                             setter("change_scale", "summary_thresholds", [0])),
+     "pruning.compression: a prune job of the MNIST network would ask for "),
+    # Values that overflowed inside a check, or were echoed in full.
+    ("hidden-layers-1e300", setter("network", "hidden_layers", [1e300, 1e300]),
+     "network.hidden_layers[0]: 1e+300 is too large for a count (at most 2**53"),
+    ("epochs-1e20", setter("training", "epochs", 1e20), "training.epochs: 1e+20 is too large for a count"),
+    ("random-draws-1e300", setter("pruning", "random_draws", 1e300), "pruning.random_draws: 1e+300 is too large"),
+    ("activation-20000-characters", setter("network", "activation", "x" * 20000),
+     "network.activation: unknown value 'xxxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'; expected one of"),
+    ("criterion-20000-characters", setter("pruning", "criteria", ["y" * 20000]),
+     "pruning.criteria[0]: unknown value 'yyyyyyyyyyyyyyyyyyyyyyyyyyy...yyyyyyyyyyyyyyyyyyyyyyyyyyyy'; expected one of"),
+    ("dataset-20000-characters", setter("data", "datasets", ["z" * 20000]),
+     "data.datasets[0]: unknown dataset 'zzzzzzzzzzzzzzzzzzzzzzzzzzz...zzzzzzzzzzzzzzzzzzzzzzzzzzzz'; expected one of"),
 ]
 
 
@@ -210,6 +255,7 @@ def test_bad_config_fails_before_any_job_with_one_line(bad_config_runs, name, me
     errors = [line for line in stderr.splitlines() if line.startswith("config error:")]
     assert status == 1, output
     assert len(errors) == 1 and errors[0].startswith(f"config error: {message}"), output
+    assert len(errors[0]) < 400, errors[0]  # values are shortened: one readable line
     assert "Traceback" not in output and "Building DAG" not in output, output
     assert not (workdir / "results").exists() and not (workdir / "resources").exists()
 
@@ -311,3 +357,124 @@ def test_budget_names_the_disk_and_the_time_in_process():
         check_budget(config, free_disk_bytes=10**9, memory_bytes=11 * 10**6)
     assert human_bytes(999) == "999 B" and human_bytes(1.5e12) == "1.5 TB" and human_bytes(7e16) == "70 PB"
     assert human_seconds(30) == "30 s" and human_seconds(7200) == "2 hours" and human_seconds(3 * 86400) == "3 days"
+
+
+# Config traps (issue 37): what a config file says is what runs, and every job asks for what it uses.
+
+def test_yaml12_numbers_in_a_file_are_numbers(tmp_path):
+    """``1e-3`` is the string '1e-3' to YAML 1.1 and the number 0.001 to the user: it runs as the number
+    (seeds: [1e1] is seed 10, visible in the paths); ``batch_memory_mb: 1e308`` is a finite amount the
+    evaluator caps at what its repeats fill, so Snakemake's resource handling never sees it."""
+    config = yaml.safe_load(SMALL.read_text())
+    text = yaml.safe_dump(config).replace("seeds:\n  - 3", "seeds: [1e1]")
+    text += "builds_on: []\n"
+    path = tmp_path / "yaml12.yaml"
+    path.write_text(text.replace("batch_memory_mb: 64", "batch_memory_mb: 1e308")
+                    + "# learning rate as people write it\n")
+    extra = tmp_path / "lr.yaml"
+    extra.write_text("training:\n  learning_rate: 1e-3\n")
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=[path, extra], timeout=120)
+    assert "results/networks/mnist/seed10/weights.h5" in proc.stdout
+    assert "evaluator_batch_mb=2," in proc.stdout  # (4 repeats + 1) x 1,000 images x 100 units x 4 B, rounded up
+
+
+def test_a_paper_config_alone_names_the_preset_it_builds_on(tmp_path):
+    for paper in ("han_2015.yaml", "frankle_carbin_2019.yaml"):
+        proc = snakemake(tmp_path / "run", "--dry-run", configfile=REPO / "configs" / paper, check=False, timeout=120)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+        assert proc.returncode == 1 and len(errors) == 1, proc.stderr
+        assert errors[0].startswith(f"config error: builds_on: {REPO}/configs/{paper} builds on "
+                                    f"{REPO}/configs/lenet300_100.yaml, which is not given before it; run with "
+                                    f"--configfile {REPO}/configs/lenet300_100.yaml {REPO}/configs/{paper}")
+    # Layered as the README says, the same file passes.
+    snakemake(tmp_path / "run", "--dry-run", "iterative",
+              configfile=[REPO / "configs/lenet300_100.yaml", REPO / "configs/han_2015.yaml", SMALL], timeout=120)
+
+
+def requested_memory(text: str) -> dict[str, set[int]]:
+    """Rule -> the mem_mb values its jobs ask for, from a dry run's job listing."""
+    import re
+
+    requests: dict[str, set[int]] = {}
+    for block in re.split(r"^(?:local)?rule ", text, flags=re.M)[1:]:
+        rule = block.split(":", 1)[0].strip()
+        match = re.search(r"resources: .*\bmem_mb=(\d+)", block)
+        if match:
+            requests.setdefault(rule, set()).add(int(match.group(1)))
+    return requests
+
+
+def test_every_rule_asks_for_the_memory_model_and_the_limit_is_a_config_error(tmp_path):
+    """Each rule's mem_mb is the one estimate the size check uses (sizing.job_memory_mb), for a
+    network larger than the tiny one too; a profile's or --resources limit below a request is a
+    config error before any job runs."""
+    from useless_params.sizing import JOB_MEMORY, job_memory_mb
+    from snakemake.utils import validate
+
+    config = yaml.safe_load(SMALL.read_text())
+    config["network"] = {"hidden_layers": [1500, 800]}
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, timeout=120)
+    requests = requested_memory(proc.stdout)
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    expected = {rule: {job_memory_mb(config, rule)} for rule in JOB_MEMORY}
+    assert set(requests) == set(JOB_MEMORY) - {"job_costs"} | ({"job_costs"} & set(requests))
+    assert {rule: requests[rule] for rule in requests} == {rule: expected[rule] for rule in requests}
+    assert min(requests["figure1"]) > 500 and min(requests["train_network"]) > 1600  # grown with the network
+    proc = snakemake(tmp_path / "run", "--dry-run", "--resources", "mem_mb=1000", check=False, timeout=120)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+    assert proc.returncode == 1 and len(errors) == 1, proc.stderr
+    assert errors[0].startswith("config error: ") and "job of the MNIST network would ask for" in errors[0]
+    assert errors[0].endswith("the memory limit (resources: mem_mb) is 1,000 MB")
+
+
+def test_an_unexpected_failure_in_a_check_names_the_key_and_value():
+    """Any exception inside a check (not only the ones it raises on purpose) ends in one line naming
+    the key whose value caused it: the first whose schema default lets the check through."""
+    from useless_params.configcheck import run_checks
+    from useless_params.errors import InputError
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["training"]["epochs"] = 7
+    config["experiments"]["repeats"] = 12345
+
+    def overflowing(c):
+        if c["experiments"]["repeats"] > 1000:
+            float(10 ** 400)  # OverflowError
+
+    with pytest.raises(InputError, match=r"^experiments\.repeats: 12345 cannot be used \(OverflowError: "):
+        run_checks(config, [overflowing], schema)
+
+    def always(c):
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(InputError, match=r"^config: the configuration could not be checked \(ZeroDivisionError"):
+        run_checks(config, [always], schema)
+    run_checks(config, [lambda c: None], schema)
+
+
+def test_config_file_checker_in_process(tmp_path):
+    from useless_params.configfiles import check_config_file, yaml12_numbers
+    from useless_params.errors import InputError
+
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("training:\n  learning_rate: 1e-3\n  epochs: 10\n  seeds: [0, 1]\nname: '010'\nx: .5\ny: -3\n"
+                    "z: 'on'\nw: 1.5e+3\n")
+    check_config_file(str(fine))
+    for text, message in [("a:\n  b: 1\na:\n  c: 2\n", r"^a: given twice in .* \(lines 1 and 3\)"),
+                          ("a: [1, {b: 0x1F}]\n", r"^a\[1\]\.b: 0x1F in .* \(line 1\) is a hexadecimal integer"),
+                          ("a: +010\n", r"^a: \+010 in .* is an octal integer"),
+                          ("a: 190:20:30\n", r"^a: 190:20:30 in .* is a base-60 number"),
+                          ("a: 1_000.5\n", r"^a: 1_000.5 in .* is a number with its underscores dropped"),
+                          ("a: Yes\n", r"^a: Yes in .* is a boolean")]:
+        path = tmp_path / "bad.yaml"
+        path.write_text(text)
+        with pytest.raises(InputError, match=message):
+            check_config_file(str(path))
+    schema = {"properties": {"a": {"type": "number"}, "b": {"type": "integer"}, "c": {"type": "string"},
+                             "d": {"type": "array", "items": {"type": "integer"}}}}
+    assert yaml12_numbers({"a": "1e-3", "b": "2E2", "c": "1e-3", "d": ["1e1", 3]}, schema) == \
+        {"a": 0.001, "b": 200, "c": "1e-3", "d": [10, 3]}
+    assert yaml12_numbers({"a": "1e-3x"}, schema) == {"a": "1e-3x"}  # not a number: the schema says so

@@ -25,6 +25,15 @@ def test_prune_fraction_counts_per_layer_and_global_with_the_output_rate():
     assert PruneFraction.kept(30, 0.1) == 27  # 0.1 x 30 is 3, not 3.0000000000000004 -> 4
 
 
+def test_a_rate_too_small_to_round_up_still_prunes_a_weight_per_level():
+    """The ceil tolerance must not cancel a tiny rate: 1e-300 of 784 weights prunes one, not none
+    (every level on the dense network); a layer with no weight left stays empty."""
+    assert PruneFraction.kept(784, 1e-300) == 783
+    assert PruneFraction.kept(10, 1e-9) == 9 and PruneFraction.kept(10, 0.1) == 9
+    assert PruneFraction.kept(0, 1e-300) == 0
+    assert PruneFraction(1e-300, 1e-300).counts_after([100, 10], 3) == [[99, 9], [98, 8], [97, 7]]
+
+
 def test_levels_are_nested_with_exact_counts_in_every_layer():
     rng = np.random.default_rng(0)
     mask = Mask.dense([(20, 8), (8, 3)])
@@ -204,6 +213,7 @@ def test_published_points_take_the_first_level_at_or_below_their_fraction_agains
     settings = {"imp_rewind": {"epochs": 2, "learning_rate": 0.01, "rewind_epoch": 1},
                 "imp_continue": {"epochs": 2, "learning_rate": 0.001}}
     table = against_the_literature(pd.DataFrame(rows), histories, {"mnist": LENET_300_100}, settings)
+    assert set(table["status"]) == {"ran"}
     assert len(table) == 2 * 3 + 2  # three ticket points and Han et al.'s, each for pruned and reinit
     ticket = table[(table["variant"] == "pruned")].set_index("point")
     assert ticket.loc["frankle2019_51", "level"] == 2 and ticket.loc["frankle2019_13.5", "level"] == 4
@@ -216,8 +226,17 @@ def test_published_points_take_the_first_level_at_or_below_their_fraction_agains
     assert ticket.loc["frankle2019_3.6", "std_accuracy"] == pytest.approx(0.005)
     assert ticket.loc["frankle2019_3.6", "points_vs_dense"] == pytest.approx(0.5)
     assert ticket.loc["han2015_12x", "published_accuracy"] == PUBLISHED["han2015_12x"].accuracy
-    # Another network, or a protocol that did not run: no rows.
-    assert against_the_literature(pd.DataFrame(rows), histories, {"mnist": [784, 100, 100, 10]}, settings).empty
+    # Another network, a protocol that did not run, or too few levels: one row per point saying why.
+    other = against_the_literature(pd.DataFrame(rows), histories, {"mnist": [784, 100, 100, 10]}, settings)
+    assert other["point"].tolist() == list(PUBLISHED) and other["mean_accuracy"].isna().all()
+    assert set(other["status"]) == {"not run: the point is on 784-300-100-10, the run's mnist network is "
+                                    "784-100-100-10 (give configs/lenet300_100.yaml first)"}
     only_rewind = against_the_literature(pd.DataFrame(rows), histories, {"mnist": LENET_300_100},
                                          {"imp_rewind": settings["imp_rewind"]})
-    assert set(only_rewind["protocol"]) == {"imp_rewind"}
+    assert set(only_rewind[only_rewind["status"] == "ran"]["protocol"]) == {"imp_rewind"}
+    assert only_rewind.set_index("point").loc["han2015_12x", "status"] == "not run: protocol imp_continue was not run"
+    shallow = pd.DataFrame(rows)
+    shallow = shallow[shallow["level"] <= 2]
+    few = against_the_literature(shallow, histories, {"mnist": LENET_300_100}, settings).set_index("point")
+    assert few.loc["frankle2019_3.6", "status"] == ("not run: no level reached 3.6% of the weights (fewest kept: "
+                                                    "51.2%); add levels")

@@ -15,13 +15,8 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import reprlib
 
-from .errors import InputError
-
-# Short renderings of values inside the one-line messages (a 100-value grid stays readable).
-_REPR = reprlib.Repr()
-_REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 8, 4, 60, 60
+from .errors import InputError, shown
 # Grid values name files (".../reset_weights/50.csv"): bounded so that a name stays short and
 # every integer below it is exact in a float (1e16 and 10000000000000001 would share a name).
 GRID_LIMIT = 1e15
@@ -35,12 +30,6 @@ def key_path(path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "config"
-
-
-def _show(value) -> str:
-    if value is None:
-        return "nothing (an empty YAML value)"
-    return _REPR.repr(value)
 
 
 def _duplicates(values: list) -> list:
@@ -73,15 +62,15 @@ def validation_message(error) -> str:
             more = f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else ""
             return f"{key_path(path + [key])}: unknown key; {hint}{more}"
     if kind == "type":
-        return f"{where}: expected {_expected_type(expected)}, got {_show(instance)}"
+        return f"{where}: expected {_expected_type(expected)}, got {shown(instance)}"
     if kind == "enum":
-        return f"{where}: unknown value {_show(instance)}; expected one of {', '.join(map(str, expected))}"
+        return f"{where}: unknown value {shown(instance)}; expected one of {', '.join(map(str, expected))}"
     if kind == "minItems" and expected == 1:
         return f"{where}: must not be empty"
     if kind == "uniqueItems" and isinstance(instance, list):
         return f"{where}: duplicate value(s) {', '.join(map(str, _duplicates(instance)))}"
     if kind == "pattern":
-        return f"{where}: {_show(instance)} does not match the pattern {expected}"
+        return f"{where}: {shown(instance)} does not match the pattern {expected}"
     # minimum, maximum, exclusive bounds and the rest: jsonschema's own wording, shortened.
     message = error.message
     if len(message) > 200:
@@ -124,6 +113,78 @@ def check_grid(key: str, values: list, limit: float = GRID_LIMIT) -> None:
         seen[label] = index
 
 
+def load_schema(schema: dict | str | os.PathLike) -> dict:
+    """The config schema, given as a mapping or as the path of its YAML file."""
+    if isinstance(schema, (str, os.PathLike)):
+        import yaml
+
+        with open(schema) as handle:
+            return yaml.safe_load(handle)
+    return schema
+
+
+def schema_defaults(schema: dict):
+    """The config every schema default makes (what ``validate`` fills in for an empty config)."""
+    if schema.get("type") == "object" and "properties" in schema:
+        return {key: schema_defaults(sub) for key, sub in schema["properties"].items()
+                if "default" in sub or sub.get("type") == "object"}
+    return schema.get("default")
+
+
+def _leaves(node, path: tuple = ()):
+    """(key path, value) of every scalar and every list in ``node`` (a list counts as one value)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, path + (key,))
+    else:
+        yield path, node
+
+
+def _lookup_path(node, path):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            raise KeyError(key)
+        node = node[key]
+    return node
+
+
+def run_checks(config: dict, checks, schema: dict | str | os.PathLike) -> None:
+    """Run every ``check(config)``; one that fails with anything but an ``InputError`` (an overflow
+    deep inside an estimate, say) still ends in one line naming the key and its value: the first
+    key whose schema default, put in its place, lets that check through."""
+    import copy
+
+    for check in checks:
+        try:
+            check(config)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (any failure becomes a message naming a key)
+            what = f"{type(exc).__name__}: {str(exc)[:120]}"
+            defaults = schema_defaults(load_schema(schema))
+            # A key whose default lets the check through names itself; failing that, one whose
+            # default turns the failure into an ordinary config error (another key's).
+            for clean_error_counts in (False, True):
+                for path, value in _leaves(config):
+                    try:
+                        default = _lookup_path(defaults, path)
+                    except KeyError:
+                        continue
+                    if default == value:
+                        continue
+                    candidate = copy.deepcopy(config)
+                    _lookup_path(candidate, path[:-1])[path[-1]] = copy.deepcopy(default)
+                    try:
+                        check(candidate)
+                    except InputError:
+                        if not clean_error_counts:
+                            continue
+                    except Exception:  # noqa: BLE001 (not this key)
+                        continue
+                    raise InputError(f"{key_path(list(path))}: {shown(value)} cannot be used ({what})") from None
+            raise InputError(f"config: the configuration could not be checked ({what})") from None
+
+
 def typed_overrides(overrides: dict, schema: dict | str | os.PathLike) -> dict:
     """``--config`` values with their nested scalars typed by the schema.
 
@@ -131,12 +192,7 @@ def typed_overrides(overrides: dict, schema: dict | str | os.PathLike) -> dict:
     BaseLoader, so every scalar in it is a string ('3'); a string where the schema wants a
     number, boolean or list is read again as YAML. Top-level values are already typed.
     """
-    if isinstance(schema, (str, os.PathLike)):
-        import yaml
-
-        with open(schema) as handle:
-            schema = yaml.safe_load(handle)
-    properties = schema.get("properties", {})
+    properties = load_schema(schema).get("properties", {})
     return {key: _typed(value, properties.get(key, {})) for key, value in overrides.items()}
 
 
@@ -178,15 +234,24 @@ def _integer_keys(schema: dict, path: tuple = ()) -> list[tuple]:
     return []
 
 
-def _normalise_integers(node, path: tuple):
-    """JSON Schema accepts 2.0 as an integer; make it the int 2 (file names, ranges and params need ints)."""
+# The largest integer a float holds exactly: beyond it 1e300 "epochs" would be a 301-digit count
+# that no job can reach and every message would print in full.
+MAX_INTEGER = 2**53
+
+
+def _normalise_integers(node, path: tuple, where: tuple = ()):
+    """JSON Schema accepts 2.0 as an integer; make it the int 2 (file names, ranges and params need
+    ints). An integer beyond ``MAX_INTEGER`` is a config error naming its key."""
     if not path:
+        if isinstance(node, (int, float)) and not isinstance(node, bool) and abs(node) > MAX_INTEGER:
+            raise InputError(f"{key_path(list(where))}: {node:.6g} is too large for a count (at most 2**53 = "
+                             f"{MAX_INTEGER:,})")
         return int(node) if isinstance(node, float) and node.is_integer() else node
     head, rest = path[0], path[1:]
     if head is None and isinstance(node, list):
-        node[:] = [_normalise_integers(item, rest) for item in node]
+        node[:] = [_normalise_integers(item, rest, where + (index,)) for index, item in enumerate(node)]
     elif isinstance(node, dict) and head in node:
-        node[head] = _normalise_integers(node[head], rest)
+        node[head] = _normalise_integers(node[head], rest, where + (head,))
     return node
 
 
@@ -207,12 +272,8 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     Run after the schema (so every key is present). With ``schema`` (the schema or its
     YAML file), integer-valued floats of integer keys (``epochs: 2.0``) become ints first.
     """
-    if isinstance(schema, (str, os.PathLike)):
-        import yaml
-
-        with open(schema) as handle:
-            schema = yaml.safe_load(handle)
     if schema is not None:
+        schema = load_schema(schema)
         for path in _integer_keys(schema):
             _normalise_integers(config, path)
     # .nan passes every bound of the schema and .inf would name files 'inf.csv'.

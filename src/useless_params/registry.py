@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping, TypeVar
 
-from .errors import InputError
+from .errors import InputError, shown
 
 Entry = TypeVar("Entry")
 
@@ -24,8 +24,8 @@ def lookup(registry: Mapping[str, Entry], name: str, *, what: str = "", key: str
     except (KeyError, TypeError):
         known = ", ".join(registry)
         if key:
-            raise InputError(f"{key}: unknown value {name!r}; expected one of {known}") from None
-        raise InputError(f"unknown {what} {name!r}; expected one of {known}") from None
+            raise InputError(f"{key}: unknown value {shown(name)}; expected one of {known}") from None
+        raise InputError(f"unknown {what} {shown(name)}; expected one of {known}") from None
 
 
 def registry(*entries: Entry) -> dict[str, Entry]:

@@ -8,8 +8,11 @@ fills its disk or runs for years, or a DAG Snakemake spends hours building.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+from dataclasses import dataclass
+from typing import Callable
 
 from .errors import InputError
 
@@ -158,3 +161,180 @@ def _check_job_count(config: dict) -> None:
             else largest
         raise InputError(f"{key}: the configuration makes {total:,} jobs ({counts[largest]:,} of them {largest}); "
                          f"the workflow takes at most {MAX_JOBS:,}")
+
+
+# --- What each job kind asks for: one memory model, read by the rules' `resources` and by the
+# size check, so a job never asks for less than the estimate, nor for more than the machine (or
+# the profile's `resources: mem_mb`) has.
+
+MB = 1e6
+# Each job asks for its estimate x MARGIN, rounded up to 100 MB, at least FLOOR_MB (jobs under a
+# second are sampled too coarsely to trust: change_scale shows 3 MB).
+MARGIN, FLOOR_MB = 1.5, 500
+# Resident memory no config key changes (interpreter, numpy/pandas/plotnine or TensorFlow), the
+# peak measured in the default run (benchmarks/job_costs.csv, 2026-12-04) less what the terms
+# below give for the default config.
+TENSORFLOW_BASE_MB = 1040  # train_network 1,276, prune 1,285, prune_level 1,279 MB measured
+EVALUATOR_BASE_MB = 81  # disturb: 299 MB measured at batch_memory_mb 128, repeats 100
+# Figures 1-3: about 285 bytes per weight drawn (two frames of every parameter, their densities
+# by FFT: plots.density_curves), the line through the article's network (89,400 weights: 263 MB)
+# and a 784-1500-800-10 one (2,384,000: 917 MB), measured on stores of those shapes (2026-12-07).
+# (plotnine's own geom_density kept 12.5 KB per weight: 2,082 MB for the article's network.)
+FIGURE_BASE_MB, FIGURE_BYTES_PER_WEIGHT = 238, 285
+# Small jobs (pandas and the summaries, plotnine on summary tables): their measured peaks;
+# prepare_data (pip or apt download, then the conversion) is not measured: 1,300 MB asks for 2,000.
+SMALL_JOB_MB = {"prepare_data": 1300, "change_scale": 85, "change_scale_summary": 85, "aggregate_experiment": 88, "table1": 76,
+                "experiment_figure": 154, "pruning_summary": 85, "pruning_figure": 163, "iterative_summary": 89,
+                "iterative_figure": 173, "job_costs": 100}
+TRAINER_COPIES = 8  # weights, start point, mask, gradient, two optimizer slots, update, final
+
+
+@dataclass(frozen=True)
+class NetworkSizes:
+    """The counts a job's memory depends on, for one dataset's network under one config."""
+
+    title: str
+    n_weights: int
+    n_params: int
+    widths: tuple[int, ...]  # layer_sizes: inputs, hidden layers, classes
+    n_train: int
+    n_test: int
+    n_features: int
+
+    @classmethod
+    def of(cls, config: dict, name: str) -> "NetworkSizes":
+        from .data import dataset
+        from .model import Architecture
+
+        entry = dataset(name)
+        architecture = Architecture.from_config(config["network"], entry.n_features, entry.n_classes)
+        n_weights = sum(a * b for a, b in architecture.kernel_shapes())
+        return cls(entry.title, n_weights, n_weights + sum(architecture.layer_sizes[1:]),
+                   tuple(architecture.layer_sizes), config["data"]["train_size"] or entry.n_train,
+                   config["data"]["test_size"] or entry.n_test, entry.n_features)
+
+    def images_bytes(self) -> float:
+        return FLOAT_BYTES * (self.n_train + self.n_test) * self.n_features
+
+
+def evaluator_chunk_mb(config: dict, sizes: NetworkSizes) -> float:
+    """The evaluator's largest array of one chunk of repeats: ``experiments.batch_memory_mb``, or less
+    when all the repeats fit in it (the evaluator's own rule, ``Evaluator.accuracy``)."""
+    per_repeat_mb = sizes.n_test * max(sizes.widths[1:]) * FLOAT_BYTES / 2**20
+    repeats = config["experiments"]["repeats"]
+    # Rounded up: Snakemake may hand the resource to the job as a whole number.
+    return min(float(config["experiments"]["batch_memory_mb"]), math.ceil((repeats + 1) * per_repeat_mb))
+
+
+def _disturb_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    from .experiments import EXPERIMENTS
+
+    experiments_cfg = config["experiments"]
+    repeats = experiments_cfg["repeats"]
+    n_scopes = len(sizes.widths)  # every layer and "all"
+    rows = max([(1 if e.whole_network else n_scopes * repeats * max(1, len(e.levels(experiments_cfg))))
+                for e in EXPERIMENTS.values() if e.grid(experiments_cfg)] or [0])
+    return {
+        # Every repeat's disturbed kernels of the largest scope ("all": every layer) at once.
+        "experiments.repeats": FLOAT_BYTES * repeats * sizes.n_weights + ROW_BYTES * rows,
+        "experiments.batch_memory_mb": evaluator_chunk_mb(config, sizes) * 2**20,
+        # Cached activations and products of every layer on the test images.
+        "network.hidden_layers": FLOAT_BYTES * sizes.n_test * (sizes.widths[0] + 2 * sum(sizes.widths[1:])),
+    }
+
+
+def _training_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    epochs = config["training"]["epochs"]
+    return {"training.epochs": FLOAT_BYTES * 2 * (epochs + 1) * sizes.n_params,
+            "network.hidden_layers": FLOAT_BYTES * TRAINER_COPIES * sizes.n_params,
+            "data.train_size": sizes.images_bytes()}
+
+
+def _prune_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    # The ratios of a job retrain side by side (LockstepTrainer); the store's epochs it reads.
+    ratios = len(config["pruning"]["compression"])
+    return {"pruning.compression": FLOAT_BYTES * TRAINER_COPIES * ratios * sizes.n_params,
+            "network.hidden_layers": FLOAT_BYTES * 4 * sizes.n_params,
+            "data.train_size": sizes.images_bytes()}
+
+
+def _level_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    # One network trained at a time (the chain, then each control), every epoch's weights kept
+    # (early stopping is read from them), level L-1's state file read.
+    iterative_cfg = config["pruning"]["iterative"]
+    epochs = {f"pruning.iterative.{p}.epochs": iterative_cfg[p]["epochs"] for p in iterative_cfg["protocols"]}
+    key = max(epochs, key=epochs.get, default="pruning.iterative.protocols")
+    return {"network.hidden_layers": FLOAT_BYTES * (TRAINER_COPIES + 6) * sizes.n_params,
+            key: FLOAT_BYTES * 2 * (epochs.get(key, 0) + 1) * sizes.n_params,
+            "data.train_size": sizes.images_bytes()}
+
+
+def _figure_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    return {"network.hidden_layers": FIGURE_BYTES_PER_WEIGHT * sizes.n_weights}
+
+
+def _change_scale_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    # Two epochs of parameters and the statistics of every parameter (absolute, relative, scale).
+    return {"network.hidden_layers": FLOAT_BYTES * 10 * sizes.n_params}
+
+
+def _aggregate_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
+    from .experiments import EXPERIMENTS
+
+    networks = len(config["data"]["datasets"]) * len(config["training"]["seeds"])
+    rows = max([networks * e.evaluations_per_scope(config["experiments"]) * len(sizes.widths)
+                for e in EXPERIMENTS.values() if e.grid(config["experiments"])] or [0])
+    return {"experiments.repeats": 3 * ROW_BYTES * rows}  # the job tables, their concatenation, the summary
+
+
+# rule -> (base MB, terms per config key in bytes).
+JOB_MEMORY: dict[str, tuple[float, Callable[[dict, NetworkSizes], dict[str, float]]]] = {
+    "train_network": (TENSORFLOW_BASE_MB, _training_terms),
+    "prune": (TENSORFLOW_BASE_MB, _prune_terms),
+    "prune_level": (TENSORFLOW_BASE_MB, _level_terms),
+    "disturb": (EVALUATOR_BASE_MB, _disturb_terms),
+    "figure1": (FIGURE_BASE_MB, _figure_terms),
+    "figure2_3": (FIGURE_BASE_MB, _figure_terms),
+    "change_scale": (SMALL_JOB_MB["change_scale"], _change_scale_terms),
+    "aggregate_experiment": (SMALL_JOB_MB["aggregate_experiment"], _aggregate_terms),
+    **{rule: (mb, lambda config, sizes: {}) for rule, mb in SMALL_JOB_MB.items()
+       if rule not in ("change_scale", "aggregate_experiment")},
+}
+
+
+def job_memory_terms(config: dict, rule: str) -> tuple[str, dict[str, float]]:
+    """(the dataset whose network needs the most, its terms in MB with "base") for one job of ``rule``."""
+    base_mb, terms = JOB_MEMORY[rule]
+    best = None
+    for name in config["data"]["datasets"]:
+        sizes = NetworkSizes.of(config, name)
+        parts = {"base": float(base_mb), **{key: value / MB for key, value in terms(config, sizes).items()}}
+        if best is None or sum(parts.values()) > sum(best[1].values()):
+            best = (sizes.title, parts)
+    return best
+
+
+def job_memory_mb(config: dict, rule: str) -> int:
+    """What a job of ``rule`` asks for (``resources: mem_mb``): its estimate x ``MARGIN``, rounded up
+    to 100 MB, at least ``FLOOR_MB``."""
+    _, parts = job_memory_terms(config, rule)
+    return max(FLOOR_MB, 100 * math.ceil(MARGIN * sum(parts.values()) / 100))
+
+
+def check_job_memory(config: dict, limit_mb: float | None = None) -> None:
+    """Raise ``InputError`` naming the key whose value makes a job of any rule ask for more memory
+    than ``limit_mb`` (the profile's or ``--resources mem_mb``; default: this machine's)."""
+    where = "this machine has"
+    if limit_mb is None:
+        limit_mb = machine_memory_bytes() / MB
+    else:
+        where = "the memory limit (resources: mem_mb) is"
+    for rule in JOB_MEMORY:
+        request = job_memory_mb(config, rule)
+        if request <= limit_mb:
+            continue
+        title, parts = job_memory_terms(config, rule)
+        key = max((k for k in parts if k != "base"), key=parts.get, default="network.hidden_layers")
+        raise InputError(f"{key}: a {rule} job of the {title} network would ask for {request:,} MB of memory "
+                         f"(estimate {human_bytes(sum(parts.values()) * MB)}, {human_bytes(parts[key] * MB)} of it "
+                         f"from {key}, x{MARGIN:g}); {where} {limit_mb:,.0f} MB")

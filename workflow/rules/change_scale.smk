@@ -19,7 +19,7 @@ rule change_scale:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(85),
+        mem_mb=JOB_MB["change_scale"],
         runtime=measured_runtime(1),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
@@ -46,7 +46,7 @@ rule change_scale_summary:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(85),
+        mem_mb=JOB_MB["change_scale_summary"],
         runtime=measured_runtime(1),
     params:
         thresholds=config["change_scale"]["summary_thresholds"],

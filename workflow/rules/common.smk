@@ -21,7 +21,14 @@ os.environ.update(
 from useless_params.configcheck import (
     check_config,
     config_error_message,
+    load_schema,
+    run_checks,
     typed_overrides,
+)
+from useless_params.configfiles import (
+    check_config_file,
+    check_layering,
+    yaml12_numbers,
 )
 from useless_params.experiments import (
     EXPERIMENTS,
@@ -40,18 +47,40 @@ from useless_params.pruning.iterative import (
     PROTOCOLS,
     amount as iterative_amount,
 )
-from useless_params.sizing import check_budget
+from useless_params.sizing import (
+    JOB_MEMORY,
+    MARGIN,
+    check_budget,
+    check_job_memory,
+    evaluator_chunk_mb,
+    job_memory_mb,
+    NetworkSizes,
+)
 from useless_params.training import TRAINER_KEYS
 
+# What a job may ask for: `--resources mem_mb=` or a profile's `resources:` (else this machine's).
+MEMORY_LIMIT_MB = getattr(
+    workflow.global_resources.get("mem_mb"),
+    "value",
+    workflow.global_resources.get("mem_mb"),
+)
 # Any config error ends here, before a job starts, as one line naming the key
 # ("config error: training.epochs: 0 is less than the minimum of 1"), exit status 1.
 # A local copy also when the module comes from GitHub (Snakemake's source cache).
-SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
+SCHEMA = load_schema(workflow.source_path("../schemas/config.schema.yaml"))
 try:
-    # Nested --config values arrive as strings ('training={epochs: 3}' -> '3'): type them.
+    # Every config file as its author wrote it: no key twice, no YAML-1.1-only number or boolean.
+    # In the order Snakemake merges them: the Snakefile's configfile, then --configfile's.
+    given = list(workflow.overwrite_configfiles or [])
+    config_files = [p for p in workflow.configfiles if p not in given] + given
+    for path in config_files:
+        check_config_file(path)
+    check_layering([str(path) for path in config_files])
+    # Nested --config values arrive as strings ('training={epochs: 3}' -> '3'): type them;
+    # 1e-3 in a file is the string '1e-3' to Snakemake's YAML 1.1 loader: make it the number.
     update_config(config, typed_overrides(workflow.config_settings.config, SCHEMA))
+    update_config(config, yaml12_numbers(config, SCHEMA))
     validate(config, "../schemas/config.schema.yaml")  # also fills in the defaults
-    check_config(config, SCHEMA)
 except Exception as exc:
     message = config_error_message(exc)
     if message is None:
@@ -59,15 +88,24 @@ except Exception as exc:
     print(f"config error: {message}", file=sys.stderr, flush=True)
     sys.exit(1)
 
-# Names the registries must know (the schema does not repeat their lists).
 try:
-    activation(config["network"]["activation"])
-    initializer(config["network"]["initializer"])
-    optimizer(config["training"]["optimizer"])
-    pruning.check_config(config)
-    check_grids(config)
-    # Memory, disk, time and the job count: lower bounds, the estimate in the message.
-    check_budget(config)
+    # The checks the schema cannot express, then the names the registries must know (the
+    # schema does not repeat their lists), then memory, disk, time and the job count (lower
+    # bounds, the estimate in the message). Any failure names a key (run_checks).
+    run_checks(
+        config,
+        [
+            lambda c: check_config(c, SCHEMA),
+            lambda c: activation(c["network"]["activation"]),
+            lambda c: initializer(c["network"]["initializer"]),
+            lambda c: optimizer(c["training"]["optimizer"]),
+            pruning.check_config,
+            check_grids,
+            check_budget,
+            lambda c: check_job_memory(c, MEMORY_LIMIT_MB),
+        ],
+        SCHEMA,
+    )
 except Exception as exc:
     print(f"config error: {config_error_message(exc)}", file=sys.stderr, flush=True)
     sys.exit(1)
@@ -119,15 +157,14 @@ def figure_options(wildcards):
     return {key: config["figures"][key] for key in entry.figure_options}
 
 
-# Resources measured in a default run (benchmarks/job_costs.csv, README "Job costs"): each
-# rule asks for its largest peak memory and its longest job times MARGIN, rounded up, at
-# least FLOOR_MB and FLOOR_MIN (jobs under a second are sampled too coarsely to trust).
-# Runtimes scale with the training work the config asks for; a retry asks for twice as long.
-MARGIN, FLOOR_MB, FLOOR_MIN = 1.5, 500, 5
-
-
-def measured_mb(peak_mb):
-    return max(FLOOR_MB, 100 * math.ceil(MARGIN * peak_mb / 100))
+# Memory: each rule asks for what the one memory model of src/useless_params/sizing.py
+# estimates for the config (x1.5, at least 500 MB; the size check refuses a request beyond
+# the machine or the profile's limit). Runtimes: measured in a default run
+# (benchmarks/job_costs.csv, README "Job costs"): the longest job times MARGIN, rounded up, at
+# least FLOOR_MIN minutes, scaled by the training work the config asks for; a retry asks for
+# twice as long.
+FLOOR_MIN = 5
+JOB_MB = {rule: job_memory_mb(config, rule) for rule in JOB_MEMORY}
 
 
 def measured_runtime(seconds, work=1.0):
@@ -149,18 +186,6 @@ LAYER_SIZES = {
 }
 
 
-def weights_mb(default_mb, lenet_mb):
-    """Peak memory of a job that grows with the network's weights, measured on the article's
-    network (89,610 weights) and on LeNet-300-100 (266,200): the line through both, at the
-    configured network's weights (the largest over the datasets)."""
-    weights = max(
-        sum(a * b for a, b in zip(sizes, sizes[1:])) for sizes in LAYER_SIZES.values()
-    )
-    return measured_mb(
-        default_mb + (lenet_mb - default_mb) * (weights - 89610) / (266200 - 89610)
-    )
-
-
 def epoch_seconds(weights, batch_size, n_fit):
     """Seconds per epoch of the compiled training loop on one core: a cost per step plus one per
     weight and sample, the line through two measured networks (2026-12-03): the article's
@@ -180,9 +205,12 @@ TRAIN_FRACTION = max(
     )
     for name, sizes in LAYER_SIZES.items()
 ) / epoch_seconds(89610, 32, 54000)
-# The evaluator's batch memory plus the interpreter and the cached activations (measured:
-# a 299 MB peak at batch_memory_mb 128).
-EVALUATOR_MEM_MB = measured_mb(EXPERIMENTS_CFG["batch_memory_mb"] + 171)
+# The evaluator's batch (experiments.batch_memory_mb), a resource so that changing it reruns
+# nothing; capped at what all the repeats of one job fill (Evaluator.accuracy's chunks are then
+# the same), so a huge value stays a number Snakemake can handle.
+EVALUATOR_BATCH_MB = max(
+    evaluator_chunk_mb(config, NetworkSizes.of(config, name)) for name in DATASETS
+)
 
 
 def first_network(pattern):

@@ -17,7 +17,7 @@ rule prepare_data:
         "../../envs/training.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=JOB_MB["prepare_data"],
         runtime=15,
     params:
         # Only this dataset's section: adding a dataset or editing another's source reruns nothing here.

@@ -23,9 +23,9 @@ rule disturb:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=EVALUATOR_MEM_MB,
+        mem_mb=JOB_MB["disturb"],
         runtime=measured_runtime(7.0),
-        evaluator_batch_mb=EXPERIMENTS_CFG["batch_memory_mb"],
+        evaluator_batch_mb=EVALUATOR_BATCH_MB,
     params:
         # Only what changes the numbers: editing a grid must not rerun other jobs.
         value=grid_value,
@@ -56,7 +56,7 @@ rule aggregate_experiment:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(88),
+        mem_mb=JOB_MB["aggregate_experiment"],
         runtime=measured_runtime(1.6),
     params:
         # What each per-job CSV must hold (checked before anything is averaged).
@@ -85,7 +85,7 @@ rule table1:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(76),
+        mem_mb=JOB_MB["table1"],
         runtime=measured_runtime(0.5),
     params:
         specs=job_specs(table_entries("table1")),

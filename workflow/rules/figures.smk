@@ -28,7 +28,7 @@ rule figure1:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=weights_mb(2082, 4293),
+        mem_mb=JOB_MB["figure1"],
         runtime=measured_runtime(23.2),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
@@ -58,7 +58,7 @@ rule figure2_3:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=weights_mb(2063, 4259),
+        mem_mb=JOB_MB["figure2_3"],
         runtime=measured_runtime(20.1),
     params:
         dpi=config["figures"]["dpi"],
@@ -90,7 +90,7 @@ rule experiment_figure:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(147),
+        mem_mb=JOB_MB["experiment_figure"],
         runtime=measured_runtime(3.4),
     params:
         experiment=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].name,

@@ -33,7 +33,7 @@ rule prune_level:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=measured_mb(1279),
+        mem_mb=JOB_MB["prune_level"],
         runtime=level_runtime,
     params:
         # Not the number of levels: adding levels must not rerun the existing ones.
@@ -83,7 +83,7 @@ rule iterative_summary:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(81),
+        mem_mb=JOB_MB["iterative_summary"],
         runtime=measured_runtime(0.9),
     params:
         rows_per_level=1 + len(ITERATIVE_CFG["controls"]),
@@ -125,7 +125,7 @@ rule iterative_figure:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(174),
+        mem_mb=JOB_MB["iterative_figure"],
         runtime=measured_runtime(6.8),
     params:
         dpi=config["figures"]["dpi"],

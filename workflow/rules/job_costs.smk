@@ -23,7 +23,7 @@ rule job_costs:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(100),
+        mem_mb=JOB_MB["job_costs"],
         runtime=measured_runtime(1),
     params:
         rules=[name for _, name in job_benchmarks()],

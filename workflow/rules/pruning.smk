@@ -29,7 +29,7 @@ rule prune:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=measured_mb(1278),
+        mem_mb=JOB_MB["prune"],
         runtime=prune_runtime,
     params:
         compression=PRUNING_CFG["compression"],
@@ -72,7 +72,7 @@ rule pruning_summary:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(78),
+        mem_mb=JOB_MB["pruning_summary"],
         runtime=measured_runtime(0.9),
     params:
         compression=PRUNING_CFG["compression"],
@@ -108,7 +108,7 @@ rule pruning_figure:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=measured_mb(163),
+        mem_mb=JOB_MB["pruning_figure"],
         runtime=measured_runtime(5.0),
     params:
         dpi=config["figures"]["dpi"],

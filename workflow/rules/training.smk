@@ -16,7 +16,7 @@ rule train_network:
         "../../envs/training.yaml"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=measured_mb(1276),
+        mem_mb=JOB_MB["train_network"],
         runtime=measured_runtime(
             91.6, config["training"]["epochs"] / 100 * TRAIN_FRACTION
         ),

@@ -15,7 +15,7 @@ config section is one error naming the key (``check_config``).
 
 from __future__ import annotations
 
-from ..errors import InputError
+from ..errors import InputError, shown
 from .criteria import CRITERIA, Criterion, criterion, scores
 from .job import COLUMNS, PruningJob, job_rows
 from .masks import ALLOCATIONS, Compression, Mask, check_allocation, prune
@@ -47,7 +47,7 @@ def check_config(config: dict) -> None:
     for section, cfg, key, known in registries:
         for index, name in enumerate(cfg[key]):
             if name not in known:
-                raise InputError(f"{section}.{key}[{index}]: unknown value {name!r}; expected one of {', '.join(known)}")
+                raise InputError(f"{section}.{key}[{index}]: unknown value {shown(name)}; expected one of {', '.join(known)}")
     epochs = config["training"]["epochs"]
     architectures = [(dataset(name), Architecture.from_config(config["network"], dataset(name).n_features,
                                                               dataset(name).n_classes))
@@ -78,7 +78,8 @@ def check_config(config: dict) -> None:
 
 def _check_one_shot(pruning_cfg: dict, epochs: int, architectures) -> None:
     """Rewinding has a dense run to be compared with, and every ratio keeps at least one weight
-    (a larger one would be clamped to one weight and reported under a ratio it never reached)."""
+    (a larger one would be clamped to one weight and reported under a ratio it never reached) and,
+    above 1, prunes at least one (else it reports the dense network under a ratio it never reached)."""
     if "rewind" in pruning_cfg["retraining"] and pruning_cfg["rewind"]["epochs"] > epochs:
         raise InputError(f"pruning.rewind.epochs: {pruning_cfg['rewind']['epochs']} is beyond training.epochs "
                          f"({epochs}); a rewound network is compared with the dense network after as many epochs")
@@ -86,7 +87,12 @@ def _check_one_shot(pruning_cfg: dict, epochs: int, architectures) -> None:
         weights = [a * b for a, b in architecture.kernel_shapes()]
         for allocation in pruning_cfg["allocations"]:
             smallest = min(weights) if allocation == "layer" else sum(weights)
+            largest = max(weights) if allocation == "layer" else sum(weights)
             for index, ratio in enumerate(pruning_cfg["compression"]):
+                if ratio > 1 and Compression(ratio).kept(largest) == largest:
+                    raise InputError(f"pruning.compression[{index}]: {ratio!r} prunes no weight of the {entry.title} "
+                                     f"network ({largest:,} weights keep {largest:,}: ratios round to whole weights); "
+                                     f"use 1 for the unpruned network, or a ratio above {largest / (largest - 0.5):.8g}")
                 if ratio > smallest:
                     where = "its smallest layer" if allocation == "layer" else "all its layers together"
                     raise InputError(f"pruning.compression[{index}]: {ratio:g} keeps less than one weight of the "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, shown
 from ..model import Network
 
 # layer: the same kept fraction in every layer; global: one ranking over all layers.
@@ -24,7 +24,7 @@ ALLOCATIONS = ("layer", "global")
 
 def check_allocation(name: str) -> str:
     if name not in ALLOCATIONS:
-        raise InputError(f"unknown pruning allocation {name!r}; expected one of {', '.join(ALLOCATIONS)}")
+        raise InputError(f"unknown pruning allocation {shown(name)}; expected one of {', '.join(ALLOCATIONS)}")
     return name
 
 
@@ -91,7 +91,13 @@ class PruneFraction:
 
     @staticmethod
     def kept(remaining: int, rate: float) -> int:
-        return remaining - int(math.ceil(rate * remaining - 1e-9))  # 1e-9: 0.2 x 10 is 2, not 3
+        """``remaining`` less ceil(``rate`` x ``remaining``), and at least one weight fewer whenever
+        ``rate`` > 0: a rate too small to round up to a weight (1e-300) still prunes one, so
+        no level runs on an unpruned network."""
+        pruned = int(math.ceil(rate * remaining - 1e-9))  # 1e-9: 0.2 x 10 is 2, not 3
+        if rate > 0 and remaining > 0:
+            pruned = max(1, pruned)
+        return remaining - pruned
 
     def groups(self, remaining: list[int], allocation: str) -> list[tuple[list[int], int]]:
         last = len(remaining) - 1
