@@ -169,7 +169,7 @@ BAD_CONFIGS = [
      "experiments.repeats: 1000000000 repeats make tables of 4,000,000,000 rows per shuffle_biases job"),
     ("random-draws-1e7", setter("pruning", "random_draws", 10**7),
      "pruning.random_draws: the configuration makes 140,000,044 jobs (80,000,008 of them pruning.iterative); "
-     "the workflow takes at most 200,000"),
+     "the workflow takes at most 100,000"),
     ("dpi-100000", setter("figures", "dpi", 100000), "figures.dpi: 100000 is greater than the maximum of 1200"),
     # Config traps (issue 37). YAML 1.1, which Snakemake reads config files with: a key twice keeps
     # only the last; 010, 0x10, 1:30, 1_000, 0b11 and on/off are numbers and booleans it makes up.
