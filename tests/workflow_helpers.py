@@ -47,3 +47,13 @@ def variant_config(tmp: Path, name: str, change) -> Path:
 def result_csvs(workdir: Path) -> dict[str, bytes]:
     """Every result CSV of a run, by path relative to its working directory."""
     return {p.relative_to(workdir).as_posix(): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}
+
+
+def unexpected_nan(name: str | Path, frame) -> bool:
+    """Whether ``frame`` (the CSV ``name``) holds NaN where a number belongs. In literature.csv a
+    published point the run could not be compared with has one row saying why (``status``) and
+    no numbers, and a paper that gives no accuracy leaves ``published_*`` empty."""
+    if str(name).endswith("literature.csv") and "status" in frame:
+        ran = frame[frame["status"] == "ran"]
+        return bool(ran.drop(columns=[c for c in frame if c.startswith("published_")]).isna().any().any())
+    return bool(frame.isna().any().any())

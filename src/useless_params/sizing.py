@@ -175,6 +175,10 @@ MARGIN, FLOOR_MB = 1.5, 500
 # peak measured in the default run (benchmarks/job_costs.csv, 2026-12-04) less what the terms
 # below give for the default config.
 TENSORFLOW_BASE_MB = 1040  # train_network 1,276, prune 1,285, prune_level 1,279 MB measured
+# The virtual memory TensorFlow maps before any array (VmPeak 1,933 MB after the import and one
+# product, 2026-12-07): a TensorFlow job that asked for 1,600 MB of h_vmem died in std::bad_alloc
+# on the test Grid Engine, so such a job asks for at least this plus its arrays.
+TENSORFLOW_ADDRESS_SPACE_MB = 1950
 EVALUATOR_BASE_MB = 81  # disturb: 299 MB measured at batch_memory_mb 128, repeats 100
 # Figures 1-3: about 285 bytes per weight drawn (two frames of every parameter, their densities
 # by FFT: plots.density_curves), the line through the article's network (89,400 weights: 263 MB)
@@ -316,9 +320,13 @@ def job_memory_terms(config: dict, rule: str) -> tuple[str, dict[str, float]]:
 
 def job_memory_mb(config: dict, rule: str) -> int:
     """What a job of ``rule`` asks for (``resources: mem_mb``): its estimate x ``MARGIN``, rounded up
-    to 100 MB, at least ``FLOOR_MB``."""
+    to 100 MB, at least ``FLOOR_MB``; a TensorFlow job at least its address space
+    (``TENSORFLOW_ADDRESS_SPACE_MB`` plus its arrays), which Grid Engine's h_vmem limits."""
     _, parts = job_memory_terms(config, rule)
-    return max(FLOOR_MB, 100 * math.ceil(MARGIN * sum(parts.values()) / 100))
+    estimate = MARGIN * sum(parts.values())
+    if JOB_MEMORY[rule][0] == TENSORFLOW_BASE_MB:
+        estimate = max(estimate, TENSORFLOW_ADDRESS_SPACE_MB + sum(parts.values()) - parts["base"])
+    return max(FLOOR_MB, 100 * math.ceil(estimate / 100))
 
 
 def check_job_memory(config: dict, limit_mb: float | None = None) -> None:
