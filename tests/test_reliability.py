@@ -295,13 +295,6 @@ def test_interrupted_runs_resume_without_redoing_finished_jobs(reference_run, tm
 
 # Determinism.
 
-@pytest.fixture(scope="module")
-def one_core_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("one-core-run")
-    snakemake(path, "--cores", "1")
-    return path
-
-
 def test_one_and_two_cores_give_byte_identical_csvs(reference_run, one_core_run):
     one, two = csv_files(one_core_run), csv_files(reference_run)
     assert len(two) >= 15 and sorted(one) == sorted(two)
