@@ -10,7 +10,12 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from workflow_helpers import REPO
+
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
 
 
 def test_benchmark_runs_on_tiny_configuration(tmp_path):

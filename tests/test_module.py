@@ -16,7 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from workflow_helpers import REPO, SMALL, result_csvs
+
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
 
 # snakedeploy's template (snakedeploy/templates/use_module.smk.jinja), our min_version.
 DEPLOYED_SNAKEFILE = """from snakemake.utils import min_version

@@ -22,6 +22,9 @@ import yaml
 
 from workflow_helpers import REPO, SMALL, planned_jobs, snakemake
 
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
+
 def csv_files(workdir: Path) -> dict[str, bytes]:
     """Every CSV under results/, by path relative to the working directory."""
     return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}

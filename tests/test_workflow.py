@@ -17,6 +17,9 @@ import pytest
 
 from workflow_helpers import REPO, SMALL, planned_jobs, snakemake, variant_config
 
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
+
 FIGURES = [f"results/figures/figure{n}.{ext}" for n in range(1, 8) for ext in ("png", "pdf")]
 
 
