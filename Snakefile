@@ -8,6 +8,7 @@ min_version("9.0")
 
 include: "workflow/Snakefile"
 
+
 # An included file's default target does not carry over to the file that includes it (Snakemake
 # restores the includer's after each include): a bare `snakemake` builds `all` here too, as it
 # does where workflow/Snakefile is imported as a module.

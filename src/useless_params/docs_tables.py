@@ -281,6 +281,34 @@ def job_costs(root: Path, wall_seconds: float | None = None) -> str:
     return table.replace("|---|---|---|---|---|---|", "|---|---:|---:|---:|---:|---|", 1)
 
 
+STAGES = [
+    ("training (compiled loop)", ["train_network"], "`results/networks/{dataset}/seed{seed}/weights.h5`"),
+    ("disturbance stage: change scale, experiments, tables, Figures 1-7",
+     ["change_scale", "change_scale_summary", "disturb", "aggregate_experiment", "table1", "figure1", "figure2_3",
+      "experiment_figure"], "Table 1, Figures 1-7"),
+    ("pruning comparison: every criterion, allocation and retraining mode", ["prune", "pruning_summary", "pruning_figure"],
+     "`results/pruning/`, `results/figures/pruning.png`"),
+    ("iterative pruning: levels with their controls", ["prune_level", "iterative_summary", "iterative_figure"],
+     "`results/pruning/iterative/`, `results/figures/iterative*.png`"),
+]
+
+
+def stage_times(root: Path) -> str:
+    """Job time per stage of the default run (job_costs.csv) and its wall time."""
+    costs = _article_run(root, "job_costs.csv").set_index("rule")
+    rows = []
+    for label, rules, output in STAGES:
+        part = costs.loc[[r for r in rules if r in costs.index]]
+        longest = part["max_seconds"].idxmax()
+        rows.append([label, f"{int(part['jobs'].sum())}", f"{part['total_seconds'].sum():,.0f} s",
+                     f"{part['max_seconds'].max():,.1f} s (`{longest}`)", output])
+    wall = float((root / ARTICLE_RUN / "wall_seconds.txt").read_text())
+    rows.append(["whole workflow, `snakemake all` (stages overlap on the 2 cores)", f"{int(costs['jobs'].sum())}",
+                 f"{costs['total_seconds'].sum():,.0f} s", f"wall time **{wall // 60:.0f} min {wall % 60:.0f} s**",
+                 "everything above"])
+    return _table(["stage", "jobs", "job time", "longest job", "outputs"], rows)
+
+
 def glance(root: Path) -> str:
     """README: five to eight headline numbers, each linking to its page."""
     import json
@@ -352,6 +380,7 @@ TABLES: dict[str, GeneratedTable] = registry(
     GeneratedTable("article-iterative-operating-points", article_iterative_operating_points,
                    "iterative levels against one-shot, article's network"),
     GeneratedTable("job-costs", job_costs, "what each rule's jobs cost in the default run"),
+    GeneratedTable("stage-times", stage_times, "job time per stage of the default run"),
     GeneratedTable("glance", glance, "README: results at a glance"),
 )
 
