@@ -1,40 +1,15 @@
-# Useless Parameters: how much does each trained parameter matter?
-# Stages: data -> training (HDF5 weight store) -> change scale -> figures 1-3,
-# and disturbance experiments -> Table 1 and figures 4-7; pruning, iterative pruning, and
-# what every job cost (benchmarks/jobs/ -> benchmarks/job_costs.csv). See README.md.
+# Useless Parameters: how much does each trained parameter matter? See README.md.
+# The entry point users run (`snakemake all` in the repository root); the workflow itself is
+# defined in workflow/Snakefile, where the Snakemake workflow catalog and `module` users look.
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+include: "workflow/Snakefile"
 
 
-# `snakemake --report report.html`: every figure and table with its caption (workflow/report/).
-report: "workflow/report/workflow.rst"
-
-
-include: "workflow/rules/common.smk"
-
-
-wildcard_constraints:
-    dataset="|".join(DATASET_REGISTRY),
-    seed=r"\d+",
-    value=r"-?[0-9][0-9.e+-]*",
-    experiment="|".join(EXPERIMENTS),
-
-
-include: "workflow/rules/data.smk"
-include: "workflow/rules/training.smk"
-include: "workflow/rules/change_scale.smk"
-include: "workflow/rules/experiments.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/pruning.smk"
-include: "workflow/rules/iterative.smk"
-include: "workflow/rules/job_costs.smk"
-
-
-rule all:
-    default_target: True
-    input:
-        all_targets(),
+# An included file's default target does not carry over to the file that includes it (Snakemake
+# restores the includer's after each include): a bare `snakemake` builds `all` here too, as it
+# does where workflow/Snakefile is imported as a module.
+workflow.default_target = "all"

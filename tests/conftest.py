@@ -47,3 +47,15 @@ def reference_run(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("reference-run")
     snakemake(path, "--cores", "2", timeout=1800)
     return path
+
+
+@pytest.fixture(scope="session")
+def one_core_run(tmp_path_factory) -> Path:
+    """A second, independent run of the tiny configuration with ``--cores 1``: the determinism
+    tests compare it with ``reference_run``, and so does the checksum test on a CPU kind
+    without pins (tests/test_workflow.py)."""
+    from workflow_helpers import snakemake
+
+    path = tmp_path_factory.mktemp("one-core-run")
+    snakemake(path, "--cores", "1", timeout=1800)
+    return path

@@ -13,7 +13,12 @@ import shutil
 import numpy as np
 import pandas as pd
 
+import pytest
+
 from workflow_helpers import snakemake, variant_config
+
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
 
 NETWORK = "results/networks/mnist/seed3"
 

@@ -1,10 +1,21 @@
-"""The benchmark runs end to end on the tiny configuration (it reports speed; no timing is asserted)."""
+"""The benchmark runs end to end on the tiny configuration and writes every figure it promises.
+
+It reports speed; no timing is asserted, not even a ratio (a busy machine can flip any of
+them): the test checks the report's structure and that every measured number is finite and
+positive. The speeds themselves are read from a quiet machine (README, docs/performance.md).
+"""
 
 import json
+import math
 import subprocess
 import sys
 
+import pytest
+
 from workflow_helpers import REPO
+
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
 
 
 def test_benchmark_runs_on_tiny_configuration(tmp_path):
@@ -16,25 +27,40 @@ def test_benchmark_runs_on_tiny_configuration(tmp_path):
     kinds = [row["kind"] for row in result["evaluator"]["per_kind"]]
     assert kinds == ["bias layer 0", "bias layer 1", "bias layer 2", "bias all layers",
                      "kernel layer 0", "kernel layer 1", "kernel layer 2", "kernel all layers"]
-    assert result["evaluator"]["grid_speedup"] > 0 and result["evaluator"]["grid_over_dense"] > 0
     assert set(result["evaluator"]["job_phases"]) >= {"read_inputs_s", "build_disturbed_stacks_s", "evaluate_s"}
-    assert result["training"]["workflow"]["seconds_per_epoch"] > 0
     throughput = result["training_throughput"]["per_network"]
     assert [row["network"] for row in throughput] == ["configured network 784-100-100-10",
                                                        "LeNet-300-100 preset 784-300-100-10"]
-    for row in throughput:  # the floor counts products only: the loop, doing more, cannot be below it
-        assert row["floor"]["seconds_per_epoch"] > 0 and row["loop_over_floor"] > 1 and row["loop_masked_over_floor"] > 1
+    for row in throughput:
         assert set(row["lockstep_masked_seconds_per_network_epoch"]) == {"4", "10"}
-        assert all(v > 0 for v in row["lockstep_over_floor"].values())
-        # The lockstep layout's own floor: products only, so the lockstep loop cannot be below it either.
+        assert set(row["lockstep_over_floor"]) == set(row["lockstep_over_own_floor"]) == {"4", "10"}
         assert set(row["lockstep_floor_seconds_per_network_epoch"]) == {"4", "10"}
-        assert all(v > 1 for v in row["lockstep_over_own_floor"].values())
+        assert {"floor", "loop_over_floor", "loop_masked_over_floor"} <= set(row)
     assert [row["optimizer"] for row in throughput] == ["adagrad", "adam"]
     start_up = {row["job_kind"]: row["seconds"] for row in result["training_throughput"]["start_up"]}
-    assert start_up["training jobs (train_network, prune with retraining, prune_level)"] > start_up["bare python"] > 0
+    assert {"bare python", "training jobs (train_network, prune with retraining, prune_level)"} <= set(start_up)
+    # Every number the benchmark measured (times, rates, ratios) is finite and positive.
+    measured = list(numbers(result["evaluator"], skip={"delta_vs_dense"})) + list(numbers(result["training"]))
+    measured += list(numbers(result["training_throughput"]))
+    assert len(measured) > 40
+    bad = [(where, value) for where, value in measured if not (math.isfinite(value) and value > 0)]
+    assert bad == []
     assert result["workflow"]["tiny_evaluation_jobs"] == 9  # 8 grid jobs + shuffle_biases
     check = result["evaluator"]["delta_vs_dense"]
     # shuffle_weights: 2 values x 4 scopes x 4 repeats; reset_weights: the same x 2 reset levels; 1000 images
     assert check["jobs"] == 4 and check["predictions"] == (2 * 4 * 4 + 2 * 2 * 4 * 4) * 1000
     assert check["differing_predictions"] <= 2
     assert "| kind |" in (tmp_path / "benchmark.md").read_text()
+
+
+def numbers(node, where="", skip=frozenset()):
+    """(path, value) of every number in a JSON tree (booleans and the keys in ``skip`` left out)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in skip:
+                yield from numbers(value, f"{where}.{key}", skip)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from numbers(value, f"{where}[{index}]", skip)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield where, float(node)

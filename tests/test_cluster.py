@@ -45,7 +45,7 @@ import local_sge  # noqa: E402
 from useless_params.experiments import EXPERIMENTS  # noqa: E402
 import local_slurm  # noqa: E402
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 SLURM_PROFILE = REPO / "profiles" / "slurm"
 SGE_PROFILE = REPO / "profiles" / "sge"

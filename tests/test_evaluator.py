@@ -117,5 +117,14 @@ def test_delta_path_is_skipped_above_its_crossover(trained):
     mask = rng.random(network.kernels[0].shape) < 0.6
     batch = np.stack([shuffle_selected([network.kernels[0]], [mask], rng)[0] for _ in range(3)])
     evaluator = Evaluator(network, x, y)
-    np.testing.assert_array_equal(evaluator.accuracy(kernels={0: batch}),
-                                  evaluator.accuracy(kernels={0: batch}, changed={0: mask}))
+    dense = evaluator.accuracy(kernels={0: batch})
+    assert evaluator.path_counts == {"dense": 1}
+    np.testing.assert_array_equal(dense, evaluator.accuracy(kernels={0: batch}, changed={0: mask}))
+    assert evaluator.path_counts == {"dense": 2}  # 60 % changed: above the crossover, the dense GEMM ran
+    sparse = rng.random(network.kernels[0].shape) < 0.05
+    few = np.stack([shuffle_selected([network.kernels[0]], [sparse], rng)[0] for _ in range(3)])
+    evaluator.accuracy(kernels={0: few}, changed={0: sparse})
+    assert evaluator.path_counts == {"dense": 2, "delta": 1}  # 5 %: the delta path ran
+    evaluator.accuracy(kernels={0: few}, changed={0: sparse}, delta_max_fraction=0)
+    evaluator.accuracy(biases={1: np.zeros((3, network.biases[1].size), np.float32)})
+    assert evaluator.path_counts == {"dense": 3, "delta": 1, "bias": 1}

@@ -130,7 +130,8 @@ def test_experiment_names_live_only_in_the_registry():
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    files = [repo / "Snakefile", *(repo / "workflow").rglob("*.smk"), *(repo / "scripts").glob("*.py")]
+    files = [repo / "Snakefile", repo / "workflow" / "Snakefile", *(repo / "workflow").rglob("*.smk"),
+             *(repo / "scripts").glob("*.py")]
     for path in files:
         text = path.read_text()
         for name in EXPERIMENTS:

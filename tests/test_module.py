@@ -5,7 +5,7 @@ writes a Snakefile path relative to the wrong directory), so this test writes wh
 write for `snakedeploy deploy-workflow <repo> <dir> --tag <version>`: `workflow/Snakefile`
 with a `module` declaration and `use rule * from`, the repository's `config/` and
 `profiles/` copied beside it; only the module's `snakefile:` is a local path here instead of
-`github("<owner>/<repo>", path="Snakefile", tag=...)`. The user's config is partial (the
+`github("<owner>/<repo>", path="workflow/Snakefile", tag=...)`. The user's config is partial (the
 tiny configuration): the schema fills in the rest, as in a direct run.
 """
 
@@ -16,7 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from workflow_helpers import REPO, SMALL, result_csvs
+
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
 
 # snakedeploy's template (snakedeploy/templates/use_module.smk.jinja), our min_version.
 DEPLOYED_SNAKEFILE = """from snakemake.utils import min_version
@@ -43,7 +48,8 @@ use rule * from useless_params
 
 def deploy(directory: Path) -> Path:
     (directory / "workflow").mkdir(parents=True)
-    (directory / "workflow" / "Snakefile").write_text(DEPLOYED_SNAKEFILE.format(snakefile=REPO / "Snakefile"))
+    module_snakefile = REPO / "workflow" / "Snakefile"  # the catalog's standard place
+    (directory / "workflow" / "Snakefile").write_text(DEPLOYED_SNAKEFILE.format(snakefile=module_snakefile))
     shutil.copytree(REPO / "config", directory / "config")  # follows the link to config.yaml
     shutil.copytree(REPO / "profiles", directory / "profiles")
     shutil.copy(SMALL, directory / "config" / "config.yaml")  # the user's own (partial) config

@@ -72,3 +72,25 @@ def test_pruning_figure_rows_per_dataset_and_published_points_only_for_mnist():
                   and "label" in layer.geom.data]
     assert references and all(set(r["dataset_title"].astype(str)) == {"MNIST"} for r in references)
     assert np.isfinite(plot.draw().get_size_inches()).all()
+
+
+def test_iterative_figure_draws_small_multiples_past_six_lines_each_on_its_own_y_scale():
+    """Five criteria x three trained variants would be fifteen lines in one panel: each criterion
+    gets its own panel (its chain, its controls and the dense line); every panel has its own y
+    scale (a rewound chain and a continued one differ in range). A few lines stay in one panel."""
+    from useless_params.pruning.figures import MAX_LINES_PER_PANEL, iterative_figure
+
+    from workflow_helpers import REPO
+
+    curve = pd.read_csv(REPO / "docs/lenet300/lottery_ticket_seed1_all/curves.csv")
+    plot = iterative_figure(curve)
+    assert plot.facet.free == {"x": False, "y": True}
+    facets = list(plot.data["facet"].cat.categories)
+    assert facets[:5] == [f"rewound, layer: {c}" for c in sorted(curve["criterion"].unique())]
+    assert len(facets) == 10  # five trained panels, five untrained (supermask) ones
+    for _, panel in plot.data[plot.data["kind"] == "trained"].groupby("facet", observed=True):
+        assert panel.groupby(["criterion", "variant"], observed=True).ngroups <= MAX_LINES_PER_PANEL
+    plot.draw()
+    one = iterative_figure(curve[curve["criterion"] == "magnitude"])
+    assert list(one.data["facet"].cat.categories) == ["rewound, layer", "rewound, layer, untrained"]
+    assert one.facet.free == {"x": False, "y": True}

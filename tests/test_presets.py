@@ -16,6 +16,9 @@ from useless_params.pruning.iterative import Chain, protocol
 from useless_params.pruning.levels import LevelState
 from useless_params.store import WeightStore
 
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
+
 PRESET = REPO / "configs" / "lenet300_100.yaml"
 TINY = REPO / "tests" / "small_presets.yaml"
 LOTTERY = [SMALL, PRESET, REPO / "configs" / "frankle_carbin_2019.yaml", TINY]

@@ -22,6 +22,9 @@ import yaml
 
 from workflow_helpers import REPO, SMALL, planned_jobs, snakemake, unexpected_nan
 
+# Each test runs (part of) the workflow or the benchmark for real: over a minute.
+pytestmark = pytest.mark.slow
+
 def csv_files(workdir: Path) -> dict[str, bytes]:
     """Every CSV under results/, by path relative to the working directory."""
     return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted((workdir / "results").rglob("*.csv"))}
@@ -294,13 +297,6 @@ def test_interrupted_runs_resume_without_redoing_finished_jobs(reference_run, tm
 
 
 # Determinism.
-
-@pytest.fixture(scope="module")
-def one_core_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("one-core-run")
-    snakemake(path, "--cores", "1")
-    return path
-
 
 def test_one_and_two_cores_give_byte_identical_csvs(reference_run, one_core_run):
     one, two = csv_files(one_core_run), csv_files(reference_run)

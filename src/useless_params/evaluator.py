@@ -26,6 +26,8 @@ The article re-ran Keras ``set_weights`` + ``evaluate`` for every disturbance (a
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .forward import activate_inplace, activation_function, forward_pass
@@ -63,6 +65,9 @@ class Evaluator:
         self.predictions = np.argmax(logits, axis=1)
         self._transposed: dict[tuple[str, int], np.ndarray] = {}
         self.accuracy_undisturbed = float(np.mean(self.predictions == self.y))
+        # Chunks of repeats per path of the first disturbed layer ("delta", "dense" or "bias"):
+        # what the tests and the benchmark read to know which path ran, not only its result.
+        self.path_counts: Counter[str] = Counter()
 
     def _kernel_rows(self, layer: int, kernel: np.ndarray) -> np.ndarray:
         """Layer 0 sees only the active input features."""
@@ -148,6 +153,7 @@ class Evaluator:
         r = len(next(iter({**kernels, **biases}.values())))
         kernel, bias = kernels.get(first), biases.get(first)
         n_out = self.kernels[first].shape[1]
+        self.path_counts["delta" if delta is not None else "dense" if kernel is not None else "bias"] += 1
         if delta is not None:
             z, layout = self._delta_product(first, kernel, delta, bias), "unit"
         elif kernel is not None:

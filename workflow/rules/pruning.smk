@@ -1,6 +1,6 @@
 # Stage 6 (beyond the article): prune every trained network (dataset x seed) by each criterion and
 # allocation at every compression ratio, retrain or not, and compare
-# (src/useless_params/pruning.py registers criteria, allocations and retraining modes).
+# (the package src/useless_params/pruning/ registers criteria, allocations and retraining modes).
 
 
 localrules:

@@ -63,6 +63,7 @@ def pruning_figure(curve: pd.DataFrame) -> p9.ggplot:
 
 VARIANT_LINETYPES = {"pruned": "solid", "reinit": "dashed", "random_mask": "dotted", "supermask": "dashdot"}
 PROTOCOL_LABELS = {"imp_rewind": "Iterative, rewound to the rewind point", "imp_continue": "Iterative, training continued"}
+PROTOCOL_SHORT = {"imp_rewind": "rewound", "imp_continue": "continued"}
 
 
 def _iterative_frame(curve: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -79,37 +80,61 @@ def _iterative_frame(curve: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return frame, several_datasets
 
 
+# A panel holds at most this many lines; past it each criterion gets panels of its own (small
+# multiples: its chain, its controls and the dense line), as the lottery-ticket paper draws them.
+MAX_LINES_PER_PANEL = 6
+
+
 def _iterative_plot(frame: pd.DataFrame, several_datasets: bool, y: str, spread: str, ylab: str, title: str,
-                    caption: str) -> p9.ggplot:
+                    caption: str, baselines: bool = False) -> p9.ggplot:
+    """One panel per dataset, allocation, trained/untrained, protocol and (past ``MAX_LINES_PER_PANEL``
+    lines) criterion, each on its own y scale: a rewound chain and a continued one, or two
+    criteria, differ in range. ``baselines``: the dense network compared with, a grey line."""
     frame = frame.assign(low=frame[y] - frame[spread], high=frame[y] + frame[spread])
-    rows = ("dataset_title + allocation" if several_datasets else "allocation") + " + kind"
-    return (
+    lines = frame[frame["kind"] == "trained"].groupby(["criterion", "variant"], observed=True).ngroups
+    by_criterion = lines > MAX_LINES_PER_PANEL
+    facets = (["dataset_title"] if several_datasets else []) + ["panel", "allocation", "kind"]
+    facets += ["criterion"] if by_criterion else []
+    frame = frame.sort_values(facets, kind="stable")
+    # One short strip per panel: "rewound, layer: magnitude", "continued, global, untrained".
+    short = frame.assign(panel=frame["protocol"].map(PROTOCOL_SHORT),
+                         kind=frame["kind"].astype(str).map({"trained": "", "untrained (supermask)": "untrained"}))
+    labels = short[[f for f in facets if f != "criterion"]].astype(str).agg(
+        lambda parts: ", ".join(p for p in parts if p), axis=1)
+    if by_criterion:
+        labels = labels + ": " + frame["criterion"].astype(str)
+    frame["facet"] = pd.Categorical(labels, list(dict.fromkeys(labels)))
+    n_columns = frame["criterion"].nunique() if by_criterion else frame["panel"].nunique()
+    n_panels = frame["facet"].nunique()
+    plot = (
         p9.ggplot(frame, p9.aes("kept_fraction", y))
         + p9.geom_ribbon(p9.aes(ymin="low", ymax="high", fill="criterion", group="series"), alpha=0.12)
         + p9.geom_line(p9.aes(color="criterion", linetype="variant", group="series"))
         + p9.geom_point(p9.aes(color="criterion"), size=1)
         + p9.scale_x_log10()
         + p9.scale_linetype_manual(values=VARIANT_LINETYPES)
-        + p9.facet_grid(f"{rows} ~ panel", scales="free_y")
+        + p9.facet_wrap("facet", ncol=n_columns, scales="free_y")
         + p9.labs(x="Remaining fraction of the weights (log scale)", y=ylab, color="Criterion", fill="Criterion",
                   linetype="Variant", title=title, caption=caption)
-        + THEME + p9.theme(figure_size=(14, 3.5 * frame.groupby(rows.split(" + "), observed=True).ngroups + 1.5))
     )
+    if baselines:
+        dense = frame[frame["kind"] == "trained"].groupby("facet", observed=True)["baseline_accuracy"].mean()
+        plot += p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=dense.reset_index(), color="grey")
+    width = 3.4 * n_columns + 2.5 if by_criterion else 14
+    height = 3.0 * -(-n_panels // n_columns) + 1.8
+    return plot + THEME + p9.theme(figure_size=(width, height), strip_text=p9.element_text(size=8))
 
 
 def iterative_figure(curve: pd.DataFrame) -> p9.ggplot:
     """Test accuracy against the remaining fraction of weights: a line per criterion, the controls
     dashed or dotted, a panel per protocol and allocation; the band is +/- 1 std over seeds and draws."""
     frame, several_datasets = _iterative_frame(curve)
-    baselines = frame[frame["kind"] == "trained"].groupby(["dataset_title", "allocation", "panel", "kind"],
-                                                           observed=True)["baseline_accuracy"].mean().reset_index()
-    return (_iterative_plot(frame, several_datasets, "mean_accuracy", "std_accuracy",
-                            "Test accuracy after the level's training (mean +/- 1 std)",
-                            "Iterative pruning: accuracy per level",
-                            "Solid: the pruned network of the chain; dashed: same mask, fresh initialisation; dotted: "
-                            "random mask, same kept counts;\ndash-dot (own row): the masked start untrained. Grey: "
-                            "the dense network compared with.")
-            + p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=baselines, color="grey"))
+    return _iterative_plot(frame, several_datasets, "mean_accuracy", "std_accuracy",
+                           "Test accuracy after the level's training (mean +/- 1 std)",
+                           "Iterative pruning: accuracy per level",
+                           "Solid: the pruned network of the chain; dashed: same mask, fresh initialisation; dotted: "
+                           "random mask, same kept counts;\ndash-dot (own panels): the masked start untrained. Grey: "
+                           "the dense network compared with. Each panel has its own y scale.", baselines=True)
 
 
 def iterative_early_stop_figure(curve: pd.DataFrame, validation: bool = True) -> p9.ggplot:

@@ -1,0 +1,425 @@
+"""The result tables of the docs, written from the CSVs committed beside them.
+
+Each table is one registry entry (``TABLES``): the name a page marks it with, and the
+function that writes its markdown from the committed result files (``docs/results/``,
+``docs/lenet300/``: copies of what a workflow run wrote). In a page a table sits between
+
+    <!-- generated-table: NAME -->
+    ...
+    <!-- end generated-table -->
+
+``python3 -m useless_params.docs_tables`` rewrites every such block in README.md,
+config/README.md and docs/*.md; ``--check`` changes nothing and exits 1 naming each page
+whose tables differ from what it would write (tests/test_docs.py runs it), so a rerun that
+changes a number changes the page, or a test fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import InputError
+from .registry import lookup, registry
+
+BLOCK = re.compile(r"(<!-- generated-table: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end generated-table -->)", re.S)
+LENET = Path("docs/lenet300")
+ARTICLE_RUN = Path("docs/results/article")
+
+
+def _read(root: Path, relative: Path):
+    import pandas as pd
+
+    path = root / relative
+    if not path.exists():
+        raise InputError(f"{relative}: no such result file (the table that quotes it cannot be written)")
+    frame = pd.read_csv(path)
+    if "status" in frame:  # published points the run could not be compared with
+        frame = frame[frame["status"] == "ran"]
+    return frame
+
+
+def _acc(mean: float, std: float | None = None) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "—"
+    return f"{mean:.4f}" if std is None or math.isnan(std) else f"{mean:.4f} ({std:.4f})"
+
+
+def _pct(fraction: float) -> str:
+    value = 100 * fraction
+    return f"{value:.3g} %" if value < 10 else f"{value:.1f} %"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+CRITERION_NAMES = {"change_scale": "change scale (the article's)", "magnitude": "magnitude", "movement": "movement",
+                   "magnitude_increase": "magnitude increase", "random": "random"}
+
+
+def _variant(frame, point: str, criterion: str, variant: str):
+    rows = frame[(frame["point"] == point) & (frame["criterion"] == criterion) & (frame["variant"] == variant)]
+    return rows.iloc[0] if len(rows) else None
+
+
+# --- The tables.
+
+def lenet300_published_points(root: Path) -> str:
+    """Magnitude on 3 seeds at each published point: ticket, controls and dense (literature.csv)."""
+    import pandas as pd
+
+    frame = pd.concat([_read(root, LENET / "lottery_ticket_3seeds_magnitude/literature.csv"),
+                       _read(root, LENET / "han_3seeds_magnitude/literature.csv")], ignore_index=True)
+    rows = []
+    for point in dict.fromkeys(frame["point"]):
+        ticket = _variant(frame, point, "magnitude", "pruned")
+        controls = [_variant(frame, point, "magnitude", v) for v in ("reinit", "random_mask")]
+        published = (f"{ticket['published_accuracy']:.4f}" if not math.isnan(ticket["published_accuracy"])
+                     else "—")
+        rows.append([f"{ticket['paper']}: {ticket['claim']}", f"{_pct(ticket['published_kept_fraction'])}, {published}",
+                     f"{_pct(ticket['kept_fraction'])} (level {int(ticket['level'])})",
+                     _acc(ticket["mean_accuracy"], ticket["std_accuracy"]),
+                     " / ".join(_acc(c["mean_accuracy"], c["std_accuracy"]) if c is not None else "—" for c in controls),
+                     _acc(ticket["dense_accuracy"]), f"{ticket['points_vs_dense']:+.2f}",
+                     f"{_acc(ticket['mean_early_stop_accuracy'])} vs {_acc(ticket['dense_early_stop_accuracy'])}"])
+    return _table(["published point", "paper: kept, accuracy", "ours: kept", "ticket, 3 seeds: mean (std)",
+                   "reinit / random mask", "dense (as many epochs)", "points vs dense",
+                   "at early stop: ticket vs dense"], rows)
+
+
+def lenet300_criteria_lottery_ticket(root: Path) -> str:
+    """Every criterion through the lottery-ticket protocol, seed 1 (literature.csv, operating_points.csv)."""
+    frame = _read(root, LENET / "lottery_ticket_seed1_all/literature.csv")
+    points = _read(root, LENET / "lottery_ticket_seed1_all/operating_points.csv")
+    rows = []
+    for criterion, name in CRITERION_NAMES.items():
+        deep = [_variant(frame, "frankle2019_3.6", criterion, v) for v in ("pruned", "reinit", "random_mask")]
+        mid = _variant(frame, "frankle2019_13.5", criterion, "pruned")
+        if mid is None or deep[0] is None:
+            continue
+        reach = points[(points["criterion"] == criterion) & (points["variant"] == "pruned")].iloc[0]
+        rows.append([name, _acc(mid["mean_accuracy"]), *(_acc(v["mean_accuracy"]) if v is not None else "—" for v in deep),
+                     f"{_pct(reach['min_kept_fraction_within_0.5_points'])} / "
+                     f"{_pct(reach['min_kept_fraction_within_1_points'])}"])
+    kept_mid = _pct(frame[frame["point"] == "frankle2019_13.5"]["kept_fraction"].iloc[0])
+    kept_deep = _pct(frame[frame["point"] == "frankle2019_3.6"]["kept_fraction"].iloc[0])
+    return _table(["criterion", f"ticket at {kept_mid}", f"ticket at {kept_deep}", f"reinit at {kept_deep}",
+                   f"random mask at {kept_deep}", "ticket within 0.5 / 1 point of dense down to"], rows)
+
+
+def lenet300_criteria_han(root: Path) -> str:
+    """Every criterion through Han et al.'s protocol, seed 1, at the level of their 12x point."""
+    frame = _read(root, LENET / "han_seed1_all/literature.csv")
+    points = _read(root, LENET / "han_seed1_all/operating_points.csv")
+    rows = []
+    for criterion, name in CRITERION_NAMES.items():
+        row = _variant(frame, "han2015_12x", criterion, "pruned")
+        if row is None:
+            continue
+        reach = points[(points["criterion"] == criterion) & (points["variant"] == "pruned")].iloc[0]
+        rows.append([name, f"{_pct(row['kept_fraction'])} (level {int(row['level'])})", _acc(row["mean_accuracy"]),
+                     f"{row['points_vs_dense']:+.2f}",
+                     f"{_pct(reach['min_kept_fraction_within_0.5_points'])} / "
+                     f"{_pct(reach['min_kept_fraction_within_1_points'])}"])
+    return _table(["criterion", "kept", "accuracy", "points vs dense", "within 0.5 / 1 point of dense down to"], rows)
+
+
+# --- The article's network, the default run (docs/results/article/: copies of its small result CSVs).
+
+# The article's numbers, read off its text and figures (../shared/reference/README.md): the
+# values our run is set against. "~": read off a plot by eye.
+ARTICLE = {
+    "test_accuracy": "0.9748",
+    "table1": {"0": "0.9721 (0.00052)", "1": "0.9749 (0.00013)", "2": "0.9747 (0.00018)", "all": "0.9720 (0.00060)"},
+    "table1_mean": {"0": 0.9721, "1": 0.9749, "2": 0.9747, "all": 0.9720},
+    "figure4": {5: "~0.70 / 0.93 / 0.96 / 0.55", 20: "~0.25 / 0.48 / 0.56 / 0.11"},
+    "figure7": {20: "~0.86 kept, accuracy ~0.965", 29: "0.7819 kept, accuracy 0.917"},
+}
+SCOPES = ["0", "1", "2", "all"]
+HAN_TARGET = 0.983  # issue 22's target for Han et al.'s 12x point (the paper: 0.9841)
+
+
+def _article_run(root: Path, name: str):
+    return _read(root, ARTICLE_RUN / name)
+
+
+def article_vs_ours(root: Path) -> str:
+    """The default run against the article: trained accuracy, Table 1, Figures 4, 5 and 7."""
+    import json
+
+    training = json.loads((root / ARTICLE_RUN / "training.json").read_text())
+    table1 = _article_run(root, "table1.csv").set_index(_article_run(root, "table1.csv")["scope"].astype(str))
+    resets = _article_run(root, "reset_biases.csv")
+    fractions = _article_run(root, "change_scale_fractions.csv")
+    final = _article_run(root, "final_model.csv").set_index("value")
+    ours = training["test_accuracy"]
+    rows = [["test accuracy of the trained model", ARTICLE["test_accuracy"], f"{ours:.4f}",
+             f"{ours - float(ARTICLE['test_accuracy']):+.4f}"]]
+    for scope in SCOPES:
+        row = table1.loc[scope]
+        label = "Table 1, shuffle biases, " + ("all layers" if scope == "all" else f"layer {scope}")
+        rows.append([label, ARTICLE["table1"][scope], _acc(row["mean_accuracy"], row["std_accuracy"]),
+                     f"{row['mean_accuracy'] - ARTICLE['table1_mean'][scope]:+.4f}"])
+    for u in (5, 20):
+        at = resets[resets["value"] == u].set_index(resets[resets["value"] == u]["scope"].astype(str))
+        rows.append([f"Figure 4, U = {u}: layer 0 / 1 / 2 / all", ARTICLE["figure4"][u],
+                     " / ".join(f"{at.loc[s, 'mean_accuracy']:.3f}" for s in SCOPES), "see below"])
+    shares = []
+    for scope in SCOPES:
+        part = fractions[fractions["scope"].astype(str) == scope].set_index("threshold")["fraction_selected"]
+        shares.append(("all" if scope == "all" else f"L{scope}") + " " +
+                      " / ".join(f"{100 * part.loc[t]:.1f}" for t in (25, 50, 75)))
+    rows.append(["Figure 5, % of weights with c <= 25 / 50 / 75 (reference epoch 0)", "—", "; ".join(shares), ""])
+    for t in (20, 29):
+        row = final.loc[t]
+        rows.append([f"Figure 7, T = {t}", ARTICLE["figure7"][t],
+                     f"{row['fraction_kept']:.3f} kept, accuracy {row['mean_accuracy']:.4f}", "see below"])
+    return _table(["quantity", "article", "ours", "difference"], rows)
+
+
+MODES = [("none", "one-shot"), ("finetune", "fine-tune"), ("rewind", "rewind")]
+
+
+def _ratio(value: float) -> str:
+    return f"{value:g}"
+
+
+def article_pruning_operating_points(root: Path) -> str:
+    """Highest compression within 0.5 / 1 point per criterion, mode and allocation (operating_points.csv)."""
+    points = _article_run(root, "pruning_operating_points.csv")
+    epochs = points.groupby("retraining")["epochs"].first()
+    header = ["criterion"]
+    for mode, label in MODES:
+        for allocation in ("layer", "global"):
+            extra = f" {int(epochs[mode])} epochs" if mode != "none" and allocation == "layer" else ""
+            header.append(f"{label}{extra}, {allocation}")
+    rows = []
+    for criterion, name in CRITERION_NAMES.items():
+        row = [name]
+        for mode, _ in MODES:
+            for allocation in ("layer", "global"):
+                hit = points[(points["criterion"] == criterion) & (points["retraining"] == mode)
+                             & (points["allocation"] == allocation)].iloc[0]
+                row.append(f"{_ratio(hit['max_compression_within_0.5_points'])} / "
+                           f"{_ratio(hit['max_compression_within_1_points'])}")
+        rows.append(row)
+    return _table(header, rows)
+
+
+CURVE_POINTS = [("none", 2), ("none", 4), ("none", 8), ("finetune", 4), ("finetune", 8), ("finetune", 12),
+                ("rewind", 8), ("rewind", 12), ("rewind", 32)]
+
+
+def article_pruning_accuracy(root: Path) -> str:
+    """Mean accuracy at a few ratios, global allocation (curves.csv)."""
+    curves = _article_run(root, "pruning_curves.csv")
+    curves = curves[curves["allocation"] == "global"]
+    labels = dict(MODES)
+    rows = []
+    for criterion, name in CRITERION_NAMES.items():
+        row = [name.replace(" (the article's)", "")]
+        for mode, ratio in CURVE_POINTS:
+            hit = curves[(curves["criterion"] == criterion) & (curves["retraining"] == mode)
+                         & (curves["compression"] == ratio)]
+            row.append(f"{hit['mean_accuracy'].iloc[0]:.3f}" if len(hit) else "—")
+        rows.append(row)
+    return _table(["criterion", *(f"{labels[m]} {r}x" for m, r in CURVE_POINTS)], rows)
+
+
+def article_iterative_operating_points(root: Path) -> str:
+    """Smallest remaining fraction within 0.5 / 1 point per criterion and protocol (layer allocation),
+    next to the one-shot comparison's best per-layer mode as a remaining fraction (1 / compression)."""
+    levels = _article_run(root, "iterative_operating_points.csv")
+    levels = levels[(levels["allocation"] == "layer") & (levels["variant"] == "pruned")]
+    one_shot = _article_run(root, "pruning_operating_points.csv")
+    one_shot = one_shot[one_shot["allocation"] == "layer"]
+    labels = dict(MODES)
+    header = ["criterion", "one-shot, layer (best mode)"]
+    protocols = [p for p in ("imp_continue", "imp_rewind") if p in set(levels["protocol"])]
+    for protocol in protocols:
+        baseline = levels[levels["protocol"] == protocol]["baseline_accuracy"].iloc[0]
+        header.append(f"`{protocol}`, layer (vs {baseline:.4f})")
+    rows = []
+    for criterion, name in CRITERION_NAMES.items():
+        mine = one_shot[one_shot["criterion"] == criterion]
+        best = mine.loc[mine["max_compression_within_1_points"].idxmax()]
+        row = [name, f"{1 / best['max_compression_within_0.5_points']:.2g} / "
+                     f"{1 / best['max_compression_within_1_points']:.2g} ({labels[best['retraining']]})"]
+        for protocol in protocols:
+            hit = levels[(levels["criterion"] == criterion) & (levels["protocol"] == protocol)].iloc[0]
+            row.append(f"{hit['min_kept_fraction_within_0.5_points']:.3g} / {hit['min_kept_fraction_within_1_points']:.3g}")
+        rows.append(row)
+    return _table(header, rows)
+
+
+def job_costs(root: Path, wall_seconds: float | None = None) -> str:
+    """Per rule of the default run: jobs, job time, peak memory, what a profile can ask for (job_costs.csv)."""
+    import pandas as pd
+
+    costs = _article_run(root, "job_costs.csv")
+    rows = []
+    for row in costs.itertuples():
+        mem = "n/a" if pd.isna(row.max_rss_mb) else f"{row.max_rss_mb:,.0f} MB"
+        ask = "n/a" if pd.isna(row.suggested_mem_mb) else f"{int(row.suggested_mem_mb):,} MB"
+        rows.append([f"`{row.rule}`", f"{row.jobs}", f"{row.total_seconds:,.0f} s", f"{row.max_seconds:,.1f} s", mem,
+                     f"{ask}, {row.suggested_runtime_min} min"])
+    rows.append(["all jobs", f"{costs['jobs'].sum()}", f"{costs['total_seconds'].sum():,.0f} s", "", "", ""])
+    if wall_seconds is None and (root / ARTICLE_RUN / "wall_seconds.txt").exists():
+        wall_seconds = float((root / ARTICLE_RUN / "wall_seconds.txt").read_text())
+    if wall_seconds is not None:
+        rows.append(["wall time of `snakemake all`", "", f"{wall_seconds / 60:.1f} min", "", "", ""])
+    table = _table(["rule", "jobs", "job time, total", "longest job", "peak memory (max_rss)", "profile asks for"],
+                   rows)
+    return table.replace("|---|---|---|---|---|---|", "|---|---:|---:|---:|---:|---|", 1)
+
+
+STAGES = [
+    ("training (compiled loop)", ["train_network"], "`results/networks/{dataset}/seed{seed}/weights.h5`"),
+    ("disturbance stage: change scale, experiments, tables, Figures 1-7",
+     ["change_scale", "change_scale_summary", "disturb", "aggregate_experiment", "table1", "figure1", "figure2_3",
+      "experiment_figure"], "Table 1, Figures 1-7"),
+    ("pruning comparison: every criterion, allocation and retraining mode", ["prune", "pruning_summary", "pruning_figure"],
+     "`results/pruning/`, `results/figures/pruning.png`"),
+    ("iterative pruning: levels with their controls", ["prune_level", "iterative_summary", "iterative_figure"],
+     "`results/pruning/iterative/`, `results/figures/iterative*.png`"),
+]
+
+
+def stage_times(root: Path) -> str:
+    """Job time per stage of the default run (job_costs.csv) and its wall time."""
+    costs = _article_run(root, "job_costs.csv").set_index("rule")
+    rows = []
+    for label, rules, output in STAGES:
+        part = costs.loc[[r for r in rules if r in costs.index]]
+        longest = part["max_seconds"].idxmax()
+        rows.append([label, f"{int(part['jobs'].sum())}", f"{part['total_seconds'].sum():,.0f} s",
+                     f"{part['max_seconds'].max():,.1f} s (`{longest}`)", output])
+    wall = float((root / ARTICLE_RUN / "wall_seconds.txt").read_text())
+    rows.append(["whole workflow, `snakemake all` (stages overlap on the 2 cores)", f"{int(costs['jobs'].sum())}",
+                 f"{costs['total_seconds'].sum():,.0f} s", f"wall time **{wall // 60:.0f} min {wall % 60:.0f} s**",
+                 "everything above"])
+    return _table(["stage", "jobs", "job time", "longest job", "outputs"], rows)
+
+
+def glance(root: Path) -> str:
+    """README: five to eight headline numbers, each linking to its page."""
+    import json
+
+    training = json.loads((root / ARTICLE_RUN / "training.json").read_text())
+    table1 = _article_run(root, "table1.csv")
+    gap = (table1.set_index(table1["scope"].astype(str))["mean_accuracy"] - pd_series(ARTICLE["table1_mean"])).abs()
+    final = _article_run(root, "final_model.csv").set_index("value")
+    points = _article_run(root, "pruning_operating_points.csv")
+
+    def best(criterion: str) -> str:
+        mine = points[(points["criterion"] == criterion) & (points["retraining"] == "finetune")]
+        return _ratio(mine["max_compression_within_1_points"].max())
+
+    lottery = _read(root, LENET / "lottery_ticket_3seeds_magnitude/literature.csv")
+    ticket = _variant(lottery, "frankle2019_3.6", "magnitude", "pruned")
+    reinit = _variant(lottery, "frankle2019_3.6", "magnitude", "reinit")
+    han = _variant(_read(root, LENET / "han_3seeds_magnitude/literature.csv"), "han2015_12x", "magnitude", "pruned")
+    seed1 = _read(root, LENET / "lottery_ticket_seed1_all/literature.csv")
+    scale = _variant(seed1, "frankle2019_3.6", "change_scale", "pruned")
+    magnitude = _variant(seed1, "frankle2019_3.6", "magnitude", "pruned")
+    t29 = final.loc[29]
+    rows = [
+        ["the article's trained network", f"test accuracy {training['test_accuracy']:.4f} (article {ARTICLE['test_accuracy']}); "
+         f"every Table 1 entry within {gap.max():.4f} of the article's", "[results](docs/results.md)"],
+        ["Figure 7: drop the weights of small change scale, and every bias",
+         f"{100 * t29['fraction_kept']:.1f} % of the parameters kept at accuracy {t29['mean_accuracy']:.4f} (T = 29)",
+         "[results](docs/results.md)"],
+        ["is change scale a pruning criterion? (article's network, fine-tuned, within 1 point)",
+         f"change scale {best('change_scale')}x, magnitude {best('magnitude')}x, random {best('random')}x",
+         "[pruning](docs/pruning.md)"],
+        ["lottery ticket, LeNet-300-100, 3 seeds", f"{_pct(ticket['kept_fraction'])} of the weights: ticket "
+         f"{_acc(ticket['mean_accuracy'])}, dense {_acc(ticket['dense_accuracy'])}, reinitialised {_acc(reinit['mean_accuracy'])}",
+         "[literature](docs/literature.md)"],
+        ["Han et al. 2015, LeNet-300-100 (0.9841 at 8.3 %)", f"{_acc(han['mean_accuracy'], han['std_accuracy'])} at "
+         f"{_pct(han['kept_fraction'])}: {100 * (HAN_TARGET - han['mean_accuracy']):.2f} points below the "
+         f"{100 * HAN_TARGET:.1f} % target",
+         "[literature](docs/literature.md)"],
+        ["change scale under the lottery-ticket protocol (seed 1)", f"{_acc(scale['mean_accuracy'])} at "
+         f"{_pct(scale['kept_fraction'])}, magnitude {_acc(magnitude['mean_accuracy'])}",
+         "[literature](docs/literature.md)"],
+    ]
+    return _table(["question", "answer (from the committed runs)", "read on"], rows)
+
+
+def pd_series(mapping: dict):
+    import pandas as pd
+
+    return pd.Series(mapping)
+
+
+@dataclass(frozen=True)
+class GeneratedTable:
+    name: str
+    write: Callable[[Path], str]
+    description: str
+
+
+TABLES: dict[str, GeneratedTable] = registry(
+    GeneratedTable("lenet300-published-points", lenet300_published_points,
+                   "LeNet-300-100 at the published points, magnitude, 3 seeds"),
+    GeneratedTable("lenet300-criteria-lottery-ticket", lenet300_criteria_lottery_ticket,
+                   "every criterion through the lottery-ticket protocol, seed 1"),
+    GeneratedTable("lenet300-criteria-han", lenet300_criteria_han, "every criterion through Han et al.'s protocol"),
+    GeneratedTable("article-vs-ours", article_vs_ours, "the default run against the article's numbers"),
+    GeneratedTable("article-pruning-operating-points", article_pruning_operating_points,
+                   "highest compression within 0.5 / 1 point, article's network"),
+    GeneratedTable("article-pruning-accuracy", article_pruning_accuracy, "accuracy at a few ratios, global"),
+    GeneratedTable("article-iterative-operating-points", article_iterative_operating_points,
+                   "iterative levels against one-shot, article's network"),
+    GeneratedTable("job-costs", job_costs, "what each rule's jobs cost in the default run"),
+    GeneratedTable("stage-times", stage_times, "job time per stage of the default run"),
+    GeneratedTable("glance", glance, "README: results at a glance"),
+)
+
+
+def pages(root: Path) -> list[Path]:
+    return [root / "README.md", root / "config" / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
+def rendered(text: str, root: Path) -> str:
+    """``text`` with every generated block rewritten from the committed CSVs."""
+    def block(match: re.Match) -> str:
+        entry = lookup(TABLES, match["name"], what="generated table")
+        return match.group(1) + entry.write(root) + match.group(4)
+
+    return BLOCK.sub(block, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a page differs")
+    args = parser.parse_args(argv)
+    stale = []
+    try:
+        for page in pages(args.root):
+            text = page.read_text()
+            new = rendered(text, args.root)
+            if new != text:
+                stale.append(page.relative_to(args.root))
+                if not args.check:
+                    page.write_text(new)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    verb = "differ from their CSVs" if args.check else "rewritten"
+    for page in stale:
+        print(f"{page}: generated tables {verb}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
