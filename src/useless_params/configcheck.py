@@ -196,15 +196,25 @@ def typed_overrides(overrides: dict, schema: dict | str | os.PathLike) -> dict:
     return {key: _typed(value, properties.get(key, {})) for key, value in overrides.items()}
 
 
-def _typed(node, schema: dict):
-    import yaml
-
+def map_scalars(node, schema: dict, leaf):
+    """``node`` with every scalar replaced by ``leaf(scalar, the part of the schema describing it)``,
+    the schema walked beside the config (mappings by key, lists by their items' schema)."""
     if isinstance(node, dict):
         properties = schema.get("properties", {})
-        return {key: _typed(value, properties.get(key, {})) for key, value in node.items()}
+        return {key: map_scalars(value, properties.get(key, {}), leaf) for key, value in node.items()}
     if isinstance(node, list):
         items = schema.get("items", {})
-        return [_typed(value, items if isinstance(items, dict) else {}) for value in node]
+        return [map_scalars(value, items if isinstance(items, dict) else {}, leaf) for value in node]
+    return leaf(node, schema)
+
+
+def _typed(node, schema: dict):
+    return map_scalars(node, schema, _typed_scalar)
+
+
+def _typed_scalar(node, schema: dict):
+    import yaml
+
     if isinstance(node, str) and schema.get("type") not in (None, "string"):
         for parse in (int, float):
             try:

@@ -111,14 +111,14 @@ def _check_node(path: str, node, keys: list) -> None:
 def yaml12_numbers(node, schema: dict):
     """``node`` with every string in YAML 1.2's decimal number form (``1e-3``) a number, where
     ``schema`` (the config schema, or the part of it at ``node``) asks for a number or integer."""
+    from .configcheck import map_scalars
+
+    return map_scalars(node, schema, _yaml12_number)
+
+
+def _yaml12_number(node, schema: dict):
     kinds = schema.get("type")
     kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
-    if isinstance(node, dict):
-        properties = schema.get("properties", {})
-        return {key: yaml12_numbers(value, properties.get(key, {})) for key, value in node.items()}
-    if isinstance(node, list):
-        items = schema.get("items", {})
-        return [yaml12_numbers(value, items if isinstance(items, dict) else {}) for value in node]
     if isinstance(node, str) and ({"number", "integer"} & set(kinds)) and YAML12_NUMBER.fullmatch(node):
         value = float(node)
         return int(value) if "integer" in kinds and value.is_integer() and "number" not in kinds else value
