@@ -16,18 +16,10 @@ import pandas as pd
 
 
 def table(costs: pd.DataFrame, wall: float | None = None) -> str:
-    rows = ["| rule | jobs | job time, total | longest job | peak memory (max_rss) | profile asks for |",
-            "|---|---:|---:|---:|---:|---|"]
-    for row in costs.itertuples():
-        mem = "n/a" if pd.isna(row.max_rss_mb) else f"{row.max_rss_mb:,.0f} MB"
-        ask = "n/a" if pd.isna(row.suggested_mem_mb) else f"{int(row.suggested_mem_mb):,} MB"
-        rows.append(f"| `{row.rule}` | {row.jobs} | {row.total_seconds:,.0f} s | {row.max_seconds:,.1f} s | {mem} | "
-                    f"{ask}, {row.suggested_runtime_min} min |")
-    total = costs["total_seconds"].sum()
-    rows.append(f"| all jobs | {costs['jobs'].sum()} | {total:,.0f} s | | | |")
-    if wall is not None:
-        rows.append(f"| wall time of `snakemake all` | | {wall / 60:.1f} min | | | |")
-    return "\n".join(rows)
+    # The same table the docs quote (docs/running.md), written by one function.
+    from useless_params.docs_tables import job_costs_table
+
+    return job_costs_table(costs, wall).rstrip("\n")
 
 
 def main(argv=None) -> int:

@@ -478,3 +478,15 @@ def test_config_file_checker_in_process(tmp_path):
     assert yaml12_numbers({"a": "1e-3", "b": "2E2", "c": "1e-3", "d": ["1e1", 3]}, schema) == \
         {"a": 0.001, "b": 200, "c": "1e-3", "d": [10, 3]}
     assert yaml12_numbers({"a": "1e-3x"}, schema) == {"a": "1e-3x"}  # not a number: the schema says so
+
+
+def test_a_stage_switched_off_asks_for_nothing(tmp_path):
+    """The prune jobs' memory refuses 60 ratios of a 3000-3000 network side by side (above); with
+    one-shot pruning switched off there is no such job, and the same sizes run."""
+    config = yaml.safe_load(SMALL.read_text())
+    config["network"] = {"hidden_layers": [3000, 3000]}
+    config["pruning"].update(compression=[1.5 + i for i in range(60)], criteria=[])
+    path = tmp_path / "off.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path / "run", "--dry-run", configfile=path, timeout=120)
+    assert "rule prune:" not in proc.stdout and "rule prune_level:" in proc.stdout

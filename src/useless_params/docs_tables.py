@@ -9,7 +9,8 @@ function that writes its markdown from the committed result files (``docs/result
     <!-- end generated-table -->
 
 ``python3 -m useless_params.docs_tables`` rewrites every such block in README.md,
-config/README.md and docs/*.md; ``--check`` changes nothing and exits 1 naming each page
+config/README.md and docs/*.md (``--collect RUN_DIR --wall SECONDS`` first copies a fresh
+default run's files in); ``--check`` changes nothing and exits 1 naming each page
 whose tables differ from what it would write (tests/test_docs.py runs it), so a rerun that
 changes a number changes the page, or a test fails.
 """
@@ -47,7 +48,7 @@ def _read(root: Path, relative: Path):
 def _acc(mean: float, std: float | None = None) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "—"
-    return f"{mean:.4f}" if std is None or math.isnan(std) else f"{mean:.4f} ({std:.4f})"
+    return f"{mean:.4f}" if std is None or math.isnan(std) else f"{mean:.4f} ({std:.2g})"
 
 
 def _pct(fraction: float) -> str:
@@ -145,6 +146,36 @@ ARTICLE = {
 }
 SCOPES = ["0", "1", "2", "all"]
 HAN_TARGET = 0.983  # issue 22's target for Han et al.'s 12x point (the paper: 0.9841)
+
+
+# What the docs quote from a default run: the file in docs/results/article/ <- its path in the run
+# (``--collect RUN_DIR`` copies them; training.json and change_scale_fractions.csv of seed 1).
+ARTICLE_RUN_FILES = {
+    "table1.csv": "results/table1.csv",
+    "reset_biases.csv": "results/experiments/reset_biases.csv",
+    "final_model.csv": "results/experiments/final_model.csv",
+    "change_scale_fractions.csv": "results/networks/mnist/seed1/change_scale_fractions.csv",
+    "training.json": "results/networks/mnist/seed1/training.json",
+    "pruning_operating_points.csv": "results/pruning/operating_points.csv",
+    "pruning_curves.csv": "results/pruning/curves.csv",
+    "iterative_operating_points.csv": "results/pruning/iterative/operating_points.csv",
+    "job_costs.csv": "benchmarks/job_costs.csv",
+}
+
+
+def collect(run: Path, root: Path, wall_seconds: float | None) -> None:
+    """Copy a finished default run's quoted files into ``docs/results/article/``."""
+    import shutil
+
+    missing = [rel for rel in ARTICLE_RUN_FILES.values() if not (run / rel).is_file()]
+    if missing:
+        raise InputError(f"{run}: no {', '.join(missing)} (run `snakemake all` there first)")
+    target = root / ARTICLE_RUN
+    target.mkdir(parents=True, exist_ok=True)
+    for name, rel in ARTICLE_RUN_FILES.items():
+        shutil.copyfile(run / rel, target / name)
+    if wall_seconds is not None:
+        (target / "wall_seconds.txt").write_text(f"{wall_seconds:.1f}\n")
 
 
 def _article_run(root: Path, name: str):
@@ -260,11 +291,11 @@ def article_iterative_operating_points(root: Path) -> str:
     return _table(header, rows)
 
 
-def job_costs(root: Path, wall_seconds: float | None = None) -> str:
-    """Per rule of the default run: jobs, job time, peak memory, what a profile can ask for (job_costs.csv)."""
+def job_costs_table(costs, wall_seconds: float | None = None) -> str:
+    """Per rule: jobs, job time, peak memory, what a profile can ask for (a run's job_costs.csv);
+    also what ``benchmarks/timing_table.py RUN_DIR`` prints."""
     import pandas as pd
 
-    costs = _article_run(root, "job_costs.csv")
     rows = []
     for row in costs.itertuples():
         mem = "n/a" if pd.isna(row.max_rss_mb) else f"{row.max_rss_mb:,.0f} MB"
@@ -272,13 +303,17 @@ def job_costs(root: Path, wall_seconds: float | None = None) -> str:
         rows.append([f"`{row.rule}`", f"{row.jobs}", f"{row.total_seconds:,.0f} s", f"{row.max_seconds:,.1f} s", mem,
                      f"{ask}, {row.suggested_runtime_min} min"])
     rows.append(["all jobs", f"{costs['jobs'].sum()}", f"{costs['total_seconds'].sum():,.0f} s", "", "", ""])
-    if wall_seconds is None and (root / ARTICLE_RUN / "wall_seconds.txt").exists():
-        wall_seconds = float((root / ARTICLE_RUN / "wall_seconds.txt").read_text())
     if wall_seconds is not None:
         rows.append(["wall time of `snakemake all`", "", f"{wall_seconds / 60:.1f} min", "", "", ""])
     table = _table(["rule", "jobs", "job time, total", "longest job", "peak memory (max_rss)", "profile asks for"],
                    rows)
     return table.replace("|---|---|---|---|---|---|", "|---|---:|---:|---:|---:|---|", 1)
+
+
+def job_costs(root: Path) -> str:
+    """The default run's job costs (docs/results/article/job_costs.csv) and its wall time."""
+    wall = root / ARTICLE_RUN / "wall_seconds.txt"
+    return job_costs_table(_article_run(root, "job_costs.csv"), float(wall.read_text()) if wall.exists() else None)
 
 
 STAGES = [
@@ -402,9 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a page differs")
+    parser.add_argument("--collect", type=Path, metavar="RUN_DIR",
+                        help="first copy a finished default run's quoted files into docs/results/article/")
+    parser.add_argument("--wall", type=float, help="with --collect: the run's wall time in seconds")
     args = parser.parse_args(argv)
     stale = []
     try:
+        if args.collect:
+            collect(args.collect, args.root, args.wall)
         for page in pages(args.root):
             text = page.read_text()
             new = rendered(text, args.root)

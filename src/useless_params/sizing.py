@@ -337,7 +337,12 @@ def check_job_memory(config: dict, limit_mb: float | None = None) -> None:
         limit_mb = machine_memory_bytes() / MB
     else:
         where = "the memory limit (resources: mem_mb) is"
-    for rule in JOB_MEMORY:
+    counts = job_count(config)
+    # A stage the config switches off has no job to ask for anything.
+    off = ({"prune", "pruning_summary", "pruning_figure"} if not counts["pruning"] else set()) | \
+          ({"prune_level", "iterative_summary", "iterative_figure"} if not counts["pruning.iterative"] else set()) | \
+          ({"disturb", "aggregate_experiment", "table1", "experiment_figure"} if not counts["experiments"] else set())
+    for rule in (rule for rule in JOB_MEMORY if rule not in off):
         request = job_memory_mb(config, rule)
         if request <= limit_mb:
             continue
