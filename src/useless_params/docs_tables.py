@@ -187,7 +187,8 @@ def article_vs_ours(root: Path) -> str:
     import json
 
     training = json.loads((root / ARTICLE_RUN / "training.json").read_text())
-    table1 = _article_run(root, "table1.csv").set_index(_article_run(root, "table1.csv")["scope"].astype(str))
+    table1 = _article_run(root, "table1.csv")
+    table1 = table1.set_index(table1["scope"].astype(str))
     resets = _article_run(root, "reset_biases.csv")
     fractions = _article_run(root, "change_scale_fractions.csv")
     final = _article_run(root, "final_model.csv").set_index("value")
@@ -348,9 +349,11 @@ def glance(root: Path) -> str:
     """README: five to eight headline numbers, each linking to its page."""
     import json
 
+    import pandas as pd
+
     training = json.loads((root / ARTICLE_RUN / "training.json").read_text())
     table1 = _article_run(root, "table1.csv")
-    gap = (table1.set_index(table1["scope"].astype(str))["mean_accuracy"] - pd_series(ARTICLE["table1_mean"])).abs()
+    gap = (table1.set_index(table1["scope"].astype(str))["mean_accuracy"] - pd.Series(ARTICLE["table1_mean"])).abs()
     final = _article_run(root, "final_model.csv").set_index("value")
     points = _article_run(root, "pruning_operating_points.csv")
 
@@ -387,12 +390,6 @@ def glance(root: Path) -> str:
          "[literature](docs/literature.md)"],
     ]
     return _table(["question", "answer (from the committed runs)", "read on"], rows)
-
-
-def pd_series(mapping: dict):
-    import pandas as pd
-
-    return pd.Series(mapping)
 
 
 @dataclass(frozen=True)

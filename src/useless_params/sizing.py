@@ -70,9 +70,7 @@ def check_budget(config: dict, free_disk_bytes: int | None = None, memory_bytes:
     """Raise ``InputError`` naming the key whose value makes a job exceed this machine's memory,
     the free disk space of the working directory, a month of computing, or the workflow
     ``MAX_JOBS`` jobs."""
-    from .data import dataset
     from .experiments import EXPERIMENTS
-    from .model import Architecture
     from .training import validation_split_at
 
     memory_bytes = machine_memory_bytes() if memory_bytes is None else memory_bytes
@@ -82,11 +80,8 @@ def check_budget(config: dict, free_disk_bytes: int | None = None, memory_bytes:
     epochs, n_seeds = training["epochs"], len(training["seeds"])
     total_disk = 0
     for name in data["datasets"]:
-        entry = dataset(name)
-        architecture = Architecture.from_config(config["network"], entry.n_features, entry.n_classes)
-        n_params = sum(a * b + b for a, b in architecture.kernel_shapes())
-        n_train = data["train_size"] or entry.n_train
-        n_test = data["test_size"] or entry.n_test
+        entry = NetworkSizes.of(config, name)  # the counts the job memory model uses too
+        n_params, n_train, n_test = entry.n_params, entry.n_train, entry.n_test
         n_fit = validation_split_at(n_train, training["validation_split"])
         what = f"the {entry.title} network ({n_params:,} parameters)"
         need = training_memory_bytes(n_params, epochs, n_train, entry.n_features)
@@ -108,7 +103,7 @@ def check_budget(config: dict, free_disk_bytes: int | None = None, memory_bytes:
             if seconds > MAX_JOB_SECONDS:
                 raise InputError(f"{key}: {run_epochs} epochs of {what} on {n_fit:,} images take at least "
                                  f"{human_seconds(seconds)} per job; at most {human_seconds(MAX_JOB_SECONDS)}")
-        n_scopes = architecture.n_layers + 1
+        n_scopes = len(entry.widths)  # every layer and "all"
         for experiment in EXPERIMENTS.values():
             if not experiment.grid(experiments_cfg):
                 continue
