@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 
-from .errors import InputError, shown
+from .errors import InputError
 
 # Plain scalars that YAML 1.1 (PyYAML) reads as numbers or booleans where YAML 1.2 reads
 # something else: (pattern, what YAML 1.1 makes of it, what to write instead).

@@ -28,7 +28,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS, activation_function
 from .errors import InputError, shown
-from .registry import lookup, registry
+from .registry import lookup
 
 Shape = tuple[int, ...]  # one example: (features,) or (height, width, channels)
 PADDINGS = ("valid", "same")
