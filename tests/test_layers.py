@@ -23,6 +23,8 @@ def test_lenet5_has_han_et_al_table_3_weights_and_flops():
     assert [2 * m for m in stack.multiply_adds()] == [576_000, 3_200_000, 800_000, 10_000]
     assert [p["kernel"] for p in stack.parameter_shapes()] == [(5, 5, 1, 20), (5, 5, 20, 50), (800, 500), (500, 10)]
     assert stack.fans()[:2] == [(25, 500), (500, 1250)]  # Keras: receptive field x in / out channels
+    # the forward pass's FLOPs also add each bias once per output position
+    assert stack.flops() == 4_586_000 + 24 * 24 * 20 + 8 * 8 * 50 + 500 + 10
 
 
 def test_a_pruned_conv_weight_costs_one_multiply_add_per_output_position():
@@ -36,6 +38,7 @@ def test_the_mlp_shorthand_is_a_dense_stack():
     assert stack.names == ["fc1", "fc2", "fc3"]
     assert stack.n_weights == 266_200 and stack.n_biases == 410
     assert 2 * sum(stack.multiply_adds()) == 532_400
+    assert stack.flops([1000, 3000, 1000]) == 2 * 5000 + 410  # a pruned MLP: 2 per nonzero weight, 1 per bias
     assert [p["kernel"] for p in stack.parameter_shapes()] == [(784, 300), (300, 100), (100, 10)]
 
 

@@ -309,6 +309,14 @@ class LayerStack:
         nonzero = nonzero_kernels or [None] * len(self.parameterised)
         return [self.layers[i].multiply_adds(shapes[i], n) for i, n in zip(self.parameterised, nonzero)]
 
+    def flops(self, nonzero_kernels: list[int] | None = None) -> int:
+        """FLOPs of one example's forward pass that a sparse implementation cannot skip: a multiply
+        and an add per multiply-add, and an add per bias per output position. Activations, pools
+        and the softmax are not counted (as ShrinkBench and Han et al. count)."""
+        shapes = self.shapes
+        bias_adds = sum(math.prod(shapes[i + 1]) for i in self.parameterised)
+        return 2 * sum(self.multiply_adds(nonzero_kernels)) + bias_adds
+
     def forward(self, x: np.ndarray, params: list[dict[str, np.ndarray]]) -> np.ndarray:
         """The logits of a batch ``x`` (shape (n, *input_shape)); ``params`` per parameterised layer."""
         if len(params) != len(self.parameterised):

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from .layers import LayerStack, mlp_layers
 from .registry import lookup, registry
 
 
@@ -38,6 +39,12 @@ class Architecture:
     @property
     def n_layers(self) -> int:
         return len(self.layer_sizes) - 1
+
+    @property
+    def stack(self) -> LayerStack:
+        """The same network as typed layers (its FLOPs and layer names come from there)."""
+        return LayerStack((self.layer_sizes[0],), mlp_layers(self.layer_sizes[1:-1], self.activation,
+                                                             self.layer_sizes[-1]))
 
     @staticmethod
     def n_layers_of(network_cfg: dict) -> int:

@@ -77,16 +77,16 @@ def storage_columns(network: Network) -> dict:
 
 
 def forward_flops(network: Network) -> int:
-    """Floating-point operations of one image's forward pass that a sparse implementation cannot
-    skip: a multiply and an add per nonzero weight, an add per bias. Activations and the softmax
-    are not counted (ShrinkBench counts multiply-adds of the layers likewise); for an MLP the
-    speedup therefore differs from the compression ratio only by the biases."""
-    return int(sum(2 * np.count_nonzero(k) + np.size(b) for k, b in zip(network.kernels, network.biases)))
+    """FLOPs of one image's forward pass that a sparse implementation cannot skip, counted by the
+    layers (``layers.LayerStack.flops``: a multiply and an add per nonzero weight and output
+    position, an add per bias and output position). For an MLP the speedup therefore differs
+    from the compression ratio only by the biases; for a conv net it does not."""
+    return network.architecture.stack.flops([int(np.count_nonzero(k)) for k in network.kernels])
 
 
 def dense_flops(network: Network) -> int:
     """``forward_flops`` of the same architecture with every weight kept."""
-    return int(sum(2 * np.size(k) + np.size(b) for k, b in zip(network.kernels, network.biases)))
+    return network.architecture.stack.flops()
 
 
 def flops_columns(network: Network) -> dict:
