@@ -69,7 +69,7 @@ def _keras_logits(layers, input_shape, params, x):
      {"type": "conv2d", "filters": 4, "kernel_size": 4, "stride": 2, "padding": "same", "activation": "sigmoid"},
      {"type": "flatten"}, {"type": "dense", "units": 7, "activation": "relu"}, {"type": "dense", "units": 10}],
 ], ids=["lenet5", "same-padding-tanh"])
-def test_the_numpy_forward_pass_agrees_with_keras(entries):
+def test_the_numpy_and_tensorflow_steps_agree_with_keras(entries):
     rng = np.random.default_rng(3)
     input_shape = (28, 28, 1) if entries is LENET5 else (13, 11, 2)
     stack = layers_from_config(entries, 10, input_shape)
@@ -78,7 +78,11 @@ def test_the_numpy_forward_pass_agrees_with_keras(entries):
     x = rng.uniform(0, 1, (16, *input_shape)).astype(np.float32)
     ours = stack.forward(x, params)
     assert ours.shape == (16, 10)
-    np.testing.assert_allclose(ours, _keras_logits(stack.layers, input_shape, params, x), rtol=1e-4, atol=1e-4)
+    keras_logits = _keras_logits(stack.layers, input_shape, params, x)
+    np.testing.assert_allclose(ours, keras_logits, rtol=1e-4, atol=1e-4)
+    import tensorflow as tf  # the training loops' step (LayerStack.tensorflow)
+
+    np.testing.assert_allclose(stack.tensorflow(tf, tf.constant(x), params).numpy(), keras_logits, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("entries, input_shape, message", [

@@ -69,3 +69,18 @@ def activation_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
 def activate_inplace(z: np.ndarray, name: str) -> np.ndarray:
     """Apply a hidden-layer activation in place (no temporaries on the large arrays)."""
     return activation_function(name)(z)
+
+
+def tensorflow_op(tf, path: str):
+    """``tf.<path>`` for a dotted path such as ``nn.relu`` (``Activation.tensorflow``); ``tf`` is the
+    module, passed in so that this module never imports TensorFlow."""
+    op = tf
+    for part in path.split("."):
+        op = getattr(op, part)
+    return op
+
+
+def tensorflow_activation(tf, name: str):
+    """The TensorFlow op of the activation registered as ``name``."""
+    return tensorflow_op(tf, activation(name).tensorflow)
+

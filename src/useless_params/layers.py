@@ -10,9 +10,10 @@ it answers, for the shape of one example entering it:
 - ``fans``: (fan_in, fan_out) for the initialisers, as Keras counts them;
 - ``multiply_adds``: the multiply-adds of one example, optionally with only some kernel
   entries nonzero (a pruned kernel: a conv weight costs one per output position);
-- ``forward``: the numpy step on a batch (batch first, channels last, as Keras).
+- ``forward``: the numpy step on a batch (batch first, channels last, as Keras);
+- ``tensorflow``: the same step in TensorFlow, for the training loops (``tf`` is passed in).
 
-A new layer type is one new class here. Numpy only (no TensorFlow).
+A new layer type is one new class here. This module never imports TensorFlow.
 
 Why our own: Keras' layers know all of this but need TensorFlow to exist; the store, the
 evaluator, the size check and the FLOPs tables run without it.
@@ -26,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .activations import ACTIVATIONS, activation_function
+from .activations import ACTIVATIONS, activation_function, tensorflow_activation
 from .errors import InputError, shown
 from .registry import lookup
 
@@ -82,6 +83,9 @@ class Layer:
         return 0
 
     def forward(self, x: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def tensorflow(self, tf, x, params: dict):
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -142,6 +146,10 @@ class Dense(Layer):
     def forward(self, x, params):
         return activation_function(self.activation)(x @ params["kernel"] + params["bias"])
 
+    def tensorflow(self, tf, x, params):
+        out = tf.matmul(x, params["kernel"]) + params["bias"]
+        return out if self.activation == "linear" else tensorflow_activation(tf, self.activation)(out)
+
     def describe(self):
         return f"dense {self.units}" + ("" if self.activation == "linear" else f" {self.activation}")
 
@@ -195,6 +203,10 @@ class Conv2D(Layer):
         out = columns @ kernel.reshape(-1, self.filters) + params["bias"]
         return activation_function(self.activation)(out.reshape(n, out_h, out_w, self.filters))
 
+    def tensorflow(self, tf, x, params):
+        out = tf.nn.conv2d(x, params["kernel"], self.stride, self.padding.upper()) + params["bias"]
+        return out if self.activation == "linear" else tensorflow_activation(tf, self.activation)(out)
+
     def describe(self):
         text = f"conv {self.filters}@{self.kernel_size}x{self.kernel_size}"
         text += f" stride {self.stride}" if self.stride != 1 else ""
@@ -227,6 +239,9 @@ class MaxPool2D(Layer):
     def forward(self, x, params):
         return _windows(x, self.size, self.step).max(axis=(-2, -1))
 
+    def tensorflow(self, tf, x, params):
+        return tf.nn.max_pool2d(x, self.size, self.step, "VALID")
+
     def describe(self):
         return f"max-pool {self.size}/{self.step}"
 
@@ -243,6 +258,9 @@ class Flatten(Layer):
 
     def forward(self, x, params):
         return x.reshape(len(x), -1)
+
+    def tensorflow(self, tf, x, params):
+        return tf.reshape(x, (tf.shape(x)[0], -1))
 
 
 # Layer types by the name a ``network.layers`` entry gives as ``type``.
@@ -325,6 +343,13 @@ class LayerStack:
         x = np.asarray(x, np.float32)
         for layer in self.layers:
             x = layer.forward(x, next(given) if layer.has_parameters else {})
+        return x
+
+    def tensorflow(self, tf, x, params: list[dict]):
+        """``forward`` in TensorFlow: the logits of a batch ``x``, ``params`` per parameterised layer."""
+        given = iter(params)
+        for layer in self.layers:
+            x = layer.tensorflow(tf, x, next(given) if layer.has_parameters else {})
         return x
 
     def describe(self) -> str:

@@ -23,9 +23,10 @@ import time
 import numpy as np
 
 from . import forward
+from .activations import tensorflow_activation
 from .model import Architecture, Network
 from .optimizers import optimizer
-from .training import (TrainingRun, _tensorflow_op, apply_masked_updates, configure_determinism, epoch_loop,
+from .training import (TrainingRun, apply_masked_updates, configure_determinism, epoch_loop,
                        validation_split_at)
 
 
@@ -90,7 +91,7 @@ class LockstepTrainer:
     def _logits(self, x):
         """(K, batch, n_classes): layer 0 as one wide product, the layers above batched."""
         tf, params, sizes = self.tf, self.params, self.architecture.layer_sizes
-        hidden = _tensorflow_op(tf, forward.activation(self.architecture.activation).tensorflow)
+        hidden = tensorflow_activation(tf, self.architecture.activation)
         h = tf.matmul(x, params[0]) + params[1]
         if self.architecture.n_layers == 1:
             return tf.transpose(tf.reshape(h, (-1, self.k, sizes[1])), (1, 0, 2))

@@ -61,14 +61,6 @@ class TrainingRun(NamedTuple):
     summary: dict
 
 
-def _tensorflow_op(tf, path: str):
-    """``tf.<path>`` for a dotted path such as ``nn.relu`` (``forward.Activation.tensorflow``)."""
-    op = tf
-    for part in path.split("."):
-        op = getattr(op, part)
-    return op
-
-
 def apply_masked_updates(opt, params, grads, masks, slots, step, settings) -> None:
     """One optimizer step: kernels' gradients masked (kernels at even indices), then ``opt``'s fused update."""
     step.assign_add(1)
@@ -118,6 +110,7 @@ class CompiledTrainer:
         self.settings = settings
         self.opt = optimizer(settings["optimizer"])
         self.architecture = architecture
+        self.stack = architecture.stack
         self.x_test, self.y_test = x_test, y_test
         self.split = split = validation_split_at(len(y_train), settings["validation_split"])
         self.x_fit, self.y_fit = tf.constant(x_train[:split], tf.float32), tf.constant(y_train[:split], tf.int64)
@@ -133,14 +126,9 @@ class CompiledTrainer:
         self.evaluate = tf.function(self._evaluate)
 
     def _logits(self, x):
-        tf, params = self.tf, self.params
-        hidden = _tensorflow_op(tf, forward.activation(self.architecture.activation).tensorflow)
-        h = x
-        for layer in range(self.architecture.n_layers):
-            h = tf.matmul(h, params[2 * layer]) + params[2 * layer + 1]
-            if layer < self.architecture.n_layers - 1:
-                h = hidden(h)
-        return h
+        # each layer's TensorFlow step is the layer's own (layers.LayerStack.tensorflow)
+        params = [{"kernel": self.params[2 * i], "bias": self.params[2 * i + 1]} for i in range(self.architecture.n_layers)]
+        return self.stack.tensorflow(self.tf, x, params)
 
     def _train_step(self, x, y):
         """One batch: the loss's gradients, masked for kernels, applied by the fused optimizer."""
