@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from workflow_helpers import REPO
+from workflow_helpers import REPO, TRAINING_DEFAULTS
 
 from useless_params import data
 from useless_params.disturb import reset_selected, select, shuffle_selected
@@ -20,7 +20,7 @@ def trained(mnist):
     """A briefly trained article network (1 epoch on 12,000 images) and the full test set."""
     from useless_params import training
 
-    cfg = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0,
+    cfg = dict(TRAINING_DEFAULTS, optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0,
                epochs=1, batch_size=32, validation_split=0.1, shuffle=True)
     kernels, biases, history, summary = training.train(
         data.model_inputs(mnist["x_train"], 12000), data.labels(mnist["y_train"], 12000),

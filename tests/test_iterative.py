@@ -10,6 +10,7 @@ from useless_params.model import Architecture, Network
 from useless_params.pruning import iterative
 from useless_params.pruning.masks import Mask, PruneFraction, prune
 from useless_params.pruning.sizes import dense_flops, forward_flops
+from workflow_helpers import TRAINING_DEFAULTS
 
 ARCH = Architecture((784, 16, 12, 10), "relu")
 SETTINGS = {"epochs": 1, "learning_rate": 0.01, "rewind_epoch": 0}
@@ -67,7 +68,7 @@ def small(mnist):
 def dense_run(small):
     from useless_params import training
 
-    cfg = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=3,
+    cfg = dict(TRAINING_DEFAULTS, optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=3,
                batch_size=32, validation_split=0.1, shuffle=True)
     from useless_params.pruning.retraining import make_trainer
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow_helpers import REPO, SMALL, planned_jobs, snakemake, unexpected_nan
+from workflow_helpers import REPO, SMALL, TRAINING_DEFAULTS, planned_jobs, snakemake, unexpected_nan
 
 # Each test runs (part of) the workflow or the benchmark for real: over a minute.
 pytestmark = pytest.mark.slow
@@ -325,7 +325,7 @@ def test_same_seed_trains_identical_weights_in_one_process(mnist):
     from useless_params import data, training
     from useless_params.model import Architecture
 
-    cfg = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=2,
+    cfg = dict(TRAINING_DEFAULTS, optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=2,
                batch_size=32, validation_split=0.1, shuffle=True)
     args = (data.model_inputs(mnist["x_train"], 600), data.labels(mnist["y_train"], 600),
             data.model_inputs(mnist["x_test"], 200), data.labels(mnist["y_test"], 200),

@@ -7,9 +7,10 @@ from useless_params import data, training
 from useless_params.errors import InputError
 from useless_params.optimizers import OPTIMIZERS
 from useless_params.model import Architecture, Network
+from workflow_helpers import TRAINING_DEFAULTS
 
-CFG = dict(optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0, epochs=3,
-           batch_size=32, validation_split=0.1, shuffle=True)
+CFG = dict(TRAINING_DEFAULTS, optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0,
+           epochs=3, batch_size=32, validation_split=0.1, shuffle=True)
 NET = Architecture((784, 16, 12, 10), "sigmoid")
 
 
@@ -27,7 +28,8 @@ def _masks(seed=0):
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_masked_weights_stay_exactly_zero_for_every_optimizer(small, optimizer):
     masks = _masks()
-    cfg = dict(CFG, optimizer=optimizer, learning_rate=0.05 if optimizer == "sgd" else 0.01)
+    cfg = dict(CFG, optimizer=optimizer, learning_rate=0.05 if optimizer == "sgd" else 0.01,
+               momentum=0.9 if optimizer == "momentum" else None)
     kernels, biases, history, _ = training.train(*small, NET, cfg, seed=3, masks=masks)
     for kernel, mask in zip(kernels, masks):
         assert kernel.shape[0] == 4  # epochs 0..3
@@ -107,3 +109,57 @@ def test_finetuning_and_rewinding_keep_pruned_weights_exactly_zero(small, mode):
             assert (kernel[~mask] == 0).all() and not np.signbit(kernel[~mask]).any()
         assert row["nonzero_parameters"] <= row["kept_weights"] + sum(b.size for b in network.biases)
         assert 0.1 < row["accuracy"] <= 1
+
+
+def test_momentum_inv_schedule_and_weight_decay_follow_caffe_and_hold_masked_weights_at_zero():
+    """Three updates of a kernel (one weight masked) and a bias by the momentum optimizer with Caffe's
+    inv schedule and L2 weight decay, against Caffe's rules written out in numpy."""
+    import tensorflow as tf
+
+    from useless_params.optimizers import optimizer
+    from useless_params.training import apply_masked_updates, step_settings
+
+    settings = {"epsilon": 1e-8, "momentum": 0.9, "weight_decay": 0.05, "learning_rate_schedule": "inv",
+                "learning_rate_gamma": 0.1, "learning_rate_power": 0.75}
+    opt = optimizer("momentum")
+    kernel0 = np.array([[0.5, -1.0], [2.0, 0.0]], np.float32)
+    mask = np.array([[1, 1], [0, 1]], np.float32)
+    kernel0 = np.where(mask != 0, kernel0, 0).astype(np.float32)
+    bias0 = np.array([0.25, -0.5], np.float32)
+    params = [tf.Variable(kernel0), tf.Variable(bias0)]
+    slots = [[tf.Variable(tf.zeros_like(p))] for p in params]
+    step, base = tf.Variable(0, dtype=tf.int64), tf.Variable(0.01)
+    grads = [np.array([[1.0, 2.0], [3.0, -1.0]], np.float32), np.array([0.5, -0.25], np.float32)]
+    expected = [kernel0.astype(np.float64), bias0.astype(np.float64)]
+    velocity = [np.zeros_like(e) for e in expected]
+    for iteration in range(3):
+        apply_masked_updates(opt, params, [tf.constant(g) for g in grads], [tf.constant(mask)], slots, step,
+                             step_settings(tf, settings, base, step))
+        rate = 0.01 * (1 + 0.1 * iteration) ** -0.75  # Caffe's inv at iteration t
+        for j in range(2):
+            g = (grads[j] + 0.05 * expected[j]) * (mask if j == 0 else 1)
+            velocity[j] = 0.9 * velocity[j] - rate * g
+            expected[j] = expected[j] + velocity[j]
+    for variable, want in zip(params, expected):
+        np.testing.assert_allclose(variable.numpy(), want, rtol=1e-5)
+    assert params[0].numpy()[1, 0] == 0 and not np.signbit(params[0].numpy()[1, 0])  # masked: exactly +0
+
+
+def test_the_momentum_optimizer_is_keras_sgd_with_momentum():
+    import keras
+    import tensorflow as tf
+
+    from useless_params.optimizers import optimizer
+    from useless_params.training import apply_masked_updates, step_settings
+
+    start, grad = np.array([[1.0, -2.0]], np.float32), np.array([[0.3, 0.7]], np.float32)
+    ours, bias = tf.Variable(start), tf.Variable(np.zeros(2, np.float32))
+    slots, step = [[tf.Variable(tf.zeros_like(ours))], [tf.Variable(tf.zeros(2))]], tf.Variable(0, dtype=tf.int64)
+    theirs = keras.Variable(start)
+    sgd = keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)
+    settings = {"epsilon": 1e-8, "momentum": 0.9}
+    for _ in range(4):
+        apply_masked_updates(optimizer("momentum"), [ours, bias], [tf.constant(grad), tf.zeros(2)],
+                             [tf.ones((1, 2))], slots, step, step_settings(tf, settings, tf.constant(0.05), step))
+        sgd.apply_gradients([(tf.constant(grad), theirs)])
+    np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6)

@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parents[1]
 SMALL = REPO / "tests" / "small.yaml"
 
 
+def _training_defaults() -> dict:
+    from useless_params.configcheck import load_schema, schema_defaults
+
+    return schema_defaults(load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml"))["training"]
+
+
+# The training section as the schema fills it in: tests that build a trainer's settings by hand
+# start from it, so a new training key reaches them with its default.
+TRAINING_DEFAULTS = _training_defaults()
+
+
 def snakemake(workdir: Path, *args: str, configfile: Path | list[Path] = SMALL, timeout: int = 900,
               check: bool = True) -> subprocess.CompletedProcess:
     """``snakemake`` in ``workdir`` with ``configfile`` (several: later files override earlier ones)."""

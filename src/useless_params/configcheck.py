@@ -290,6 +290,9 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     _check_finite(config, [])
     data, training = config["data"], config["training"]
     _check_datasets(data)
+    from .optimizers import check_settings
+
+    check_settings(training)
     if training["validation_split"] > 0:  # the held-out part is ceil(n * split) >= 1 images
         from .data import dataset
 

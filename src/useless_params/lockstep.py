@@ -26,7 +26,7 @@ from . import forward
 from .activations import tensorflow_activation
 from .model import Architecture, Network
 from .optimizers import optimizer
-from .training import (TrainingRun, apply_masked_updates, configure_determinism, epoch_loop,
+from .training import (TrainingRun, apply_masked_updates, configure_determinism, epoch_loop, step_settings,
                        validation_split_at)
 
 
@@ -109,8 +109,7 @@ class LockstepTrainer:
 
     def _train_step(self, x, y):
         tf = self.tf
-        settings = {"learning_rate": self.learning_rate,
-                    "epsilon": tf.constant(self.settings["epsilon"], tf.float32)}
+        settings = step_settings(tf, self.settings, self.learning_rate, self.step)
         with tf.GradientTape() as tape:
             out = self._logits(x)
             losses = self._losses(out, y)

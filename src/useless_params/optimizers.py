@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .errors import InputError, shown
 from .registry import lookup, registry
 
 
@@ -25,6 +26,7 @@ class Optimizer:
     n_slots: int
     apply: Callable
     initial_slot_key: str | None = None
+    keys: tuple[str, ...] = ()  # the ``training`` keys (null by default) that only this optimizer reads
 
     def initial_slot(self, settings: dict) -> float:
         return float(settings.get(self.initial_slot_key, 0.0)) if self.initial_slot_key else 0.0
@@ -42,6 +44,15 @@ def _sgd(p, g, slots, step, settings):
     import tensorflow as tf
 
     return tf.raw_ops.ResourceApplyGradientDescent(var=p.handle, alpha=settings["learning_rate"], delta=g)
+
+
+def _momentum(p, g, slots, step, settings):
+    import tensorflow as tf
+
+    # Caffe's SGD with momentum (and Keras 3's): v = mu v - lr g; p += v. The velocity holds the
+    # learning rate of its step, so a scheduled rate changes only the new term (Caffe's order).
+    return tf.raw_ops.ResourceApplyKerasMomentum(var=p.handle, accum=slots[0].handle, lr=settings["learning_rate"],
+                                                 grad=g, momentum=settings["momentum"], use_nesterov=False)
 
 
 def _rmsprop(p, g, slots, step, settings):
@@ -68,9 +79,64 @@ OPTIMIZERS: dict[str, Optimizer] = registry(
     Optimizer("adagrad", "Keras 1's Adagrad: a += g^2; p -= lr g / (sqrt(a) + eps)", 1, _adagrad_keras1,
               initial_slot_key="initial_accumulator_value"),
     Optimizer("sgd", "plain SGD: p -= lr g", 0, _sgd),
+    Optimizer("momentum", "SGD with momentum (Caffe's, Keras 3's): v = mu v - lr g; p += v; mu is training.momentum",
+              1, _momentum, keys=("momentum",)),
     Optimizer("rmsprop", "Keras 3's RMSprop, rho 0.9", 2, _rmsprop),
     Optimizer("adam", "Keras 3's Adam, beta 0.9 / 0.999", 2, _adam),
 )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the learning rate changes with the step of a run: ``rate(tf, base, iteration, settings)``
+    (``iteration`` counts the run's updates from 0). ``keys``: the ``training`` keys it reads."""
+
+    name: str
+    description: str
+    rate: Callable
+    keys: tuple[str, ...] = ()
+
+
+def _constant(tf, base, iteration, settings):
+    return base
+
+
+def _inv(tf, base, iteration, settings):
+    # Caffe's "inv" policy (lenet_solver.prototxt): base (1 + gamma iter)^-power
+    gamma, power = float(settings["learning_rate_gamma"]), float(settings["learning_rate_power"])
+    return base * tf.pow(1.0 + gamma * tf.cast(iteration, tf.float32), -power)
+
+
+# Learning-rate schedules by config name (training.learning_rate_schedule); each run (training,
+# every retraining) starts its schedule at iteration 0.
+SCHEDULES: dict[str, Schedule] = registry(
+    Schedule("constant", "the learning rate of the run throughout", _constant),
+    Schedule("inv", "Caffe's inv: lr (1 + gamma t)^-power at update t (training.learning_rate_gamma, "
+             "training.learning_rate_power)", _inv, keys=("learning_rate_gamma", "learning_rate_power")),
+)
+
+# The ``training`` keys only some optimizers or schedules read; null (their default) elsewhere.
+OPTIONAL_KEYS = tuple(dict.fromkeys(k for entry in (*OPTIMIZERS.values(), *SCHEDULES.values()) for k in entry.keys))
+
+
+def schedule(name: str) -> Schedule:
+    """The registered learning-rate schedule ``name``."""
+    return lookup(SCHEDULES, name, key="training.learning_rate_schedule")
+
+
+def check_settings(training: dict) -> None:
+    """The optimizer and schedule exist, every key they read is set, and no key is set that neither
+    reads (momentum for Adagrad would silently do nothing): one error naming the key."""
+    opt, plan = optimizer(training["optimizer"]), schedule(training["learning_rate_schedule"])
+    for key in OPTIONAL_KEYS:
+        readers = [f"the {e.name} {kind}" for e, kind in ((opt, "optimizer"), (plan, "schedule")) if key in e.keys]
+        if readers and training.get(key) is None:
+            raise InputError(f"training.{key}: {readers[0]} needs it (it has no default)")
+        if not readers and training.get(key) is not None:
+            users = [f"the {e.name} {kind}" for entries, kind in ((OPTIMIZERS, "optimizer"), (SCHEDULES, "schedule"))
+                     for e in entries.values() if key in e.keys]
+            raise InputError(f"training.{key}: {shown(training[key])} is read only by {' or '.join(users)}, not by "
+                             f"training.optimizer {opt.name} with learning_rate_schedule {plan.name}; remove it")
 
 
 def optimizer(name: str) -> Optimizer:

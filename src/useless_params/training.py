@@ -25,10 +25,11 @@ import numpy as np
 
 from . import forward
 from .model import Architecture, Network
-from .optimizers import optimizer
+from .optimizers import optimizer, schedule
 
 # The ``training`` keys the loop itself reads; epochs and the learning rate are given per run.
-TRAINER_KEYS = ("batch_size", "epsilon", "initial_accumulator_value", "optimizer", "shuffle", "validation_split")
+TRAINER_KEYS = ("batch_size", "epsilon", "initial_accumulator_value", "learning_rate_gamma", "learning_rate_power",
+                "learning_rate_schedule", "momentum", "optimizer", "shuffle", "validation_split", "weight_decay")
 
 
 def configure_determinism(seed: int, threads: int) -> None:
@@ -61,10 +62,24 @@ class TrainingRun(NamedTuple):
     summary: dict
 
 
+def step_settings(tf, settings: dict, learning_rate, step) -> dict:
+    """What an optimizer update reads this step: the scheduled learning rate (``learning_rate`` is the
+    run's base rate, ``step`` the updates made so far), epsilon, momentum, weight decay."""
+    return {"learning_rate": schedule(settings.get("learning_rate_schedule", "constant")).rate(
+                tf, learning_rate, step, settings),
+            "epsilon": tf.constant(settings["epsilon"], tf.float32),
+            "momentum": tf.constant(settings.get("momentum") or 0.0, tf.float32),
+            "weight_decay": float(settings.get("weight_decay") or 0.0)}
+
+
 def apply_masked_updates(opt, params, grads, masks, slots, step, settings) -> None:
-    """One optimizer step: kernels' gradients masked (kernels at even indices), then ``opt``'s fused update."""
+    """One optimizer step: L2 weight decay added to every gradient (Caffe's: ``weight_decay * p``, biases
+    too), kernels' gradients masked (kernels at even indices), then ``opt``'s fused update."""
     step.assign_add(1)
+    decay = settings["weight_decay"]
     for j, (p, g) in enumerate(zip(params, grads)):
+        if decay:  # a Python float: no op at all without weight decay
+            g = g + decay * p
         if j % 2 == 0:
             g = g * masks[j // 2]  # a masked weight gets no update from any optimizer
         opt.apply(p, g, slots[j], step, settings)
@@ -133,8 +148,7 @@ class CompiledTrainer:
     def _train_step(self, x, y):
         """One batch: the loss's gradients, masked for kernels, applied by the fused optimizer."""
         tf = self.tf
-        settings = {"learning_rate": self.learning_rate,
-                    "epsilon": tf.constant(self.settings["epsilon"], tf.float32)}
+        settings = step_settings(tf, self.settings, self.learning_rate, self.step)
         with tf.GradientTape() as tape:
             out = self._logits(x)
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=out)
