@@ -256,3 +256,15 @@ def test_summary_refuses_tables_whose_epochs_disagree_with_the_config():
     settings = {"rewind": {"epochs": 2, "learning_rate": 0.01}}
     with pytest.raises(InputError, match="retraining mode 'rewind' record epochs \\[3\\], the config asks for 2"):
         pruning.summarise(pd.DataFrame([row]), {("mnist", 1): [0.1, 0.9, 0.95, 0.96]}, settings)
+
+
+def test_sparse_export_round_trips_conv_kernels_exactly():
+    """A 4-D conv kernel (height, width, in, out) and a dense one, pruned: the import gives the same bytes."""
+    rng = np.random.default_rng(5)
+    kernels = [rng.normal(size=(5, 5, 3, 8)).astype(np.float32), rng.normal(size=(72, 10)).astype(np.float32)]
+    for kernel in kernels:
+        kernel[rng.random(kernel.shape) < 0.8] = 0
+    network = Network(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(10, np.float32)], "relu")
+    back = pruning.sparse_import(pruning.sparse_export(network))
+    for ours, theirs in zip(back.kernels + back.biases, network.kernels + network.biases):
+        assert ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()

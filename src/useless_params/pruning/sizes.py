@@ -29,15 +29,20 @@ def dense_hdf5_bytes(network: Network) -> int:
 
 
 def sparse_export(network: Network) -> bytes:
-    """The network as CSR kernels (int32 indptr/indices, float32 values) plus dense biases, gzipped."""
+    """The network as CSR kernels (int32 indptr/indices, float32 values) plus dense biases, gzipped.
+
+    A kernel of any rank is stored as the matrix (every axis but the last, the last): a conv
+    kernel (height, width, in, out) as (height * width * in, out) rows in C order, its shape
+    kept beside it so the import restores it exactly."""
     arrays: dict[str, np.ndarray] = {}
     for layer, (kernel, bias) in enumerate(zip(network.kernels, network.biases)):
         kernel = np.asarray(kernel, np.float32)
-        rows, cols = np.nonzero(kernel)
         arrays[f"l{layer}_shape"] = np.array(kernel.shape, np.int64)
-        arrays[f"l{layer}_indptr"] = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=kernel.shape[0]))]).astype(np.int32)
+        matrix = kernel.reshape(-1, kernel.shape[-1])
+        rows, cols = np.nonzero(matrix)
+        arrays[f"l{layer}_indptr"] = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=matrix.shape[0]))]).astype(np.int32)
         arrays[f"l{layer}_indices"] = cols.astype(np.int32)
-        arrays[f"l{layer}_values"] = kernel[rows, cols]
+        arrays[f"l{layer}_values"] = matrix[rows, cols]
         arrays[f"l{layer}_bias"] = np.asarray(bias, np.float32)
     buffer = io.BytesIO()
     np.savez(buffer, n_layers=np.array(network.n_layers), activation=np.array(network.activation), **arrays)
@@ -52,10 +57,10 @@ def sparse_import(blob: bytes) -> Network:
         for layer in range(int(npz["n_layers"])):
             shape = tuple(npz[f"l{layer}_shape"])
             indptr, indices, values = npz[f"l{layer}_indptr"], npz[f"l{layer}_indices"], npz[f"l{layer}_values"]
-            kernel = np.zeros(shape, np.float32)
-            rows = np.repeat(np.arange(shape[0]), np.diff(indptr))
-            kernel[rows, indices] = values
-            kernels.append(kernel)
+            matrix = np.zeros((int(np.prod(shape[:-1])), shape[-1]), np.float32)
+            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(indptr))
+            matrix[rows, indices] = values
+            kernels.append(matrix.reshape(shape))
             biases.append(npz[f"l{layer}_bias"].copy())
         return Network(kernels, biases, str(npz["activation"]))
 
