@@ -13,7 +13,7 @@ def test_architecture_gives_every_layer_shape_from_the_config():
     assert arch.layer_sizes == (784, 300, 100, 10) and arch.n_layers == 3
     assert arch.kernel_shapes() == [(784, 300), (300, 100), (100, 10)]
     assert arch.parameter_shapes()[:2] == [(784, 300), (300,)]
-    assert Architecture.n_layers_of({"hidden_layers": [300, 100]}) == 3
+    assert len(arch.stack.parameterised) == 3 and arch.stack.names == ["fc1", "fc2", "fc3"]
 
 
 def test_glorot_uniform_network_has_the_architecture_and_zero_biases():

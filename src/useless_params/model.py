@@ -46,11 +46,6 @@ class Architecture:
         return LayerStack((self.layer_sizes[0],), mlp_layers(self.layer_sizes[1:-1], self.activation,
                                                              self.layer_sizes[-1]))
 
-    @staticmethod
-    def n_layers_of(network_cfg: dict) -> int:
-        """Layers (hidden and output) of every network the ``network`` config section describes."""
-        return len(network_cfg["hidden_layers"]) + 1
-
     def kernel_shape(self, layer: int) -> tuple[int, int]:
         return self.layer_sizes[layer], self.layer_sizes[layer + 1]
 

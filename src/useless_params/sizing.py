@@ -103,7 +103,7 @@ def check_budget(config: dict, free_disk_bytes: int | None = None, memory_bytes:
             if seconds > MAX_JOB_SECONDS:
                 raise InputError(f"{key}: {run_epochs} epochs of {what} on {n_fit:,} images take at least "
                                  f"{human_seconds(seconds)} per job; at most {human_seconds(MAX_JOB_SECONDS)}")
-        n_scopes = len(entry.widths)  # every layer and "all"
+        n_scopes = entry.n_scopes
         for experiment in EXPERIMENTS.values():
             if not experiment.grid(experiments_cfg):
                 continue
@@ -195,10 +195,15 @@ class NetworkSizes:
     title: str
     n_weights: int
     n_params: int
-    widths: tuple[int, ...]  # layer_sizes: inputs, hidden layers, classes
+    layer_outputs: tuple[int, ...]  # values each parameterised layer outputs for one image
     n_train: int
     n_test: int
     n_features: int
+
+    @property
+    def n_scopes(self) -> int:
+        """Disturbance scopes: every parameterised layer, and all of them."""
+        return len(self.layer_outputs) + 1
 
     @classmethod
     def of(cls, config: dict, name: str) -> "NetworkSizes":
@@ -206,11 +211,13 @@ class NetworkSizes:
         from .model import Architecture
 
         entry = dataset(name)
-        architecture = Architecture.from_config(config["network"], entry.n_features, entry.n_classes)
-        n_weights = sum(a * b for a, b in architecture.kernel_shapes())
-        return cls(entry.title, n_weights, n_weights + sum(architecture.layer_sizes[1:]),
-                   tuple(architecture.layer_sizes), config["data"]["train_size"] or entry.n_train,
-                   config["data"]["test_size"] or entry.n_test, entry.n_features)
+        # every count from the architecture's layers (layers.LayerStack), none from config keys
+        stack = Architecture.from_config(config["network"], entry.n_features, entry.n_classes).stack
+        shapes = stack.shapes
+        outputs = tuple(math.prod(shapes[i + 1]) for i in stack.parameterised)
+        return cls(entry.title, stack.n_weights, stack.n_weights + stack.n_biases, outputs,
+                   config["data"]["train_size"] or entry.n_train, config["data"]["test_size"] or entry.n_test,
+                   entry.n_features)
 
     def images_bytes(self) -> float:
         return FLOAT_BYTES * (self.n_train + self.n_test) * self.n_features
@@ -219,7 +226,7 @@ class NetworkSizes:
 def evaluator_chunk_mb(config: dict, sizes: NetworkSizes) -> float:
     """The evaluator's largest array of one chunk of repeats: ``experiments.batch_memory_mb``, or less
     when all the repeats fit in it (the evaluator's own rule, ``Evaluator.accuracy``)."""
-    per_repeat_mb = sizes.n_test * max(sizes.widths[1:]) * FLOAT_BYTES / 2**20
+    per_repeat_mb = sizes.n_test * max(sizes.layer_outputs) * FLOAT_BYTES / 2**20
     repeats = config["experiments"]["repeats"]
     # Rounded up: Snakemake may hand the resource to the job as a whole number.
     return min(float(config["experiments"]["batch_memory_mb"]), math.ceil((repeats + 1) * per_repeat_mb))
@@ -230,7 +237,7 @@ def _disturb_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
 
     experiments_cfg = config["experiments"]
     repeats = experiments_cfg["repeats"]
-    n_scopes = len(sizes.widths)  # every layer and "all"
+    n_scopes = sizes.n_scopes
     rows = max([(1 if e.whole_network else n_scopes * repeats * max(1, len(e.levels(experiments_cfg))))
                 for e in EXPERIMENTS.values() if e.grid(experiments_cfg)] or [0])
     return {
@@ -238,7 +245,7 @@ def _disturb_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
         "experiments.repeats": FLOAT_BYTES * repeats * sizes.n_weights + ROW_BYTES * rows,
         "experiments.batch_memory_mb": evaluator_chunk_mb(config, sizes) * 2**20,
         # Cached activations and products of every layer on the test images.
-        "network.hidden_layers": FLOAT_BYTES * sizes.n_test * (sizes.widths[0] + 2 * sum(sizes.widths[1:])),
+        "network.hidden_layers": FLOAT_BYTES * sizes.n_test * (sizes.n_features + 2 * sum(sizes.layer_outputs)),
     }
 
 
@@ -281,7 +288,7 @@ def _aggregate_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     from .experiments import EXPERIMENTS
 
     networks = len(config["data"]["datasets"]) * len(config["training"]["seeds"])
-    rows = max([networks * e.evaluations_per_scope(config["experiments"]) * len(sizes.widths)
+    rows = max([networks * e.evaluations_per_scope(config["experiments"]) * sizes.n_scopes
                 for e in EXPERIMENTS.values() if e.grid(config["experiments"])] or [0])
     return {"experiments.repeats": 3 * ROW_BYTES * rows}  # the job tables, their concatenation, the summary
 

@@ -111,8 +111,6 @@ except Exception as exc:
     sys.exit(1)
 
 DATASETS = config["data"]["datasets"]
-# Layers of every trained network (hidden layers and the output layer).
-N_LAYERS = Architecture.n_layers_of(config["network"])
 SEEDS = config["training"]["seeds"]
 EXPERIMENTS_CFG = config["experiments"]
 FIGURE_FORMATS = ["png", "pdf"]
@@ -173,17 +171,18 @@ def measured_runtime(seconds, work=1.0):
     return lambda wildcards, attempt: attempt * minutes
 
 
-# Layer widths of every dataset's network (input width and class count from the dataset registry).
-LAYER_SIZES = {
-    name: list(
-        Architecture.from_config(
-            config["network"],
-            DATASET_REGISTRY[name].n_features,
-            DATASET_REGISTRY[name].n_classes,
-        ).layer_sizes
+# Every dataset's network (input width and class count from the dataset registry).
+ARCHITECTURES = {
+    name: Architecture.from_config(
+        config["network"],
+        DATASET_REGISTRY[name].n_features,
+        DATASET_REGISTRY[name].n_classes,
     )
     for name in DATASETS
 }
+LAYER_SIZES = {name: list(a.layer_sizes) for name, a in ARCHITECTURES.items()}
+# Parameterised layers of every trained network (the same on every dataset), from its layers.
+N_LAYERS = len(ARCHITECTURES[DATASETS[0]].stack.parameterised)
 
 
 def epoch_seconds(weights, batch_size, n_fit):
