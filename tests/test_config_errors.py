@@ -84,7 +84,7 @@ BAD_CONFIGS = [
     ("initializer-unknown", setter("network", "initializer", "he_normal"),
      "network.initializer: unknown value 'he_normal'; expected one of glorot_uniform, glorot_normal"),
     ("optimizer-unknown", setter("training", "optimizer", "adamw"),
-     "training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd, rmsprop, adam"),
+     "training.optimizer: unknown value 'adamw'; expected one of adagrad, sgd, momentum, rmsprop, adam"),
     ("data-source-unknown", setter("data", "mnist", {"source": "ftp"}),
      "data.mnist.source: unknown value 'ftp'; expected one of pypi, keras, file"),
     ("fashion-source-from-pypi", setter("data", "fashion_mnist", {"source": "pypi"}),
