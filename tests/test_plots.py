@@ -94,3 +94,23 @@ def test_iterative_figure_draws_small_multiples_past_six_lines_each_on_its_own_y
     one = iterative_figure(curve[curve["criterion"] == "magnitude"])
     assert list(one.data["facet"].cat.categories) == ["rewound, layer", "rewound, layer, untrained"]
     assert one.facet.free == {"x": False, "y": True}
+
+
+def test_iterative_figures_of_many_panels_stay_within_plotnines_size_limit(tmp_path):
+    """Two datasets x two protocols x two allocations x trained/untrained x every criterion: the
+    two-datasets run's grid, which plotnine refused to save at 25.8 inches tall."""
+    from useless_params import plots
+    from useless_params.pruning.figures import iterative_early_stop_figure, iterative_figure
+
+    from workflow_helpers import REPO
+
+    curve = pd.read_csv(REPO / "docs/lenet300/lottery_ticket_seed1_all/curves.csv")
+    grid = pd.concat([curve.assign(dataset=dataset, protocol=protocol, allocation=allocation)
+                      for dataset in ("mnist", "fashion_mnist") for protocol in ("imp_rewind", "imp_continue")
+                      for allocation in ("layer", "global")])
+    for figure in (iterative_figure, iterative_early_stop_figure):
+        plot = figure(grid)
+        assert plot.data["facet"].nunique() >= 40
+        width, height = plot.theme.themeables.property("figure_size")
+        assert width <= 25 and height <= 25
+        plots.save(plot, tmp_path / "f.png", tmp_path / "f.pdf", 20)

@@ -45,6 +45,14 @@ def _read(root: Path, relative: Path):
     return frame
 
 
+def _wall_seconds(root: Path, run: Path) -> float:
+    """The measured wall time a committed run's ``wall_seconds.txt`` holds."""
+    path = root / run / "wall_seconds.txt"
+    if not path.exists():
+        raise InputError(f"{run / 'wall_seconds.txt'}: no such file (collect the run with --wall SECONDS)")
+    return float(path.read_text())
+
+
 def _acc(mean: float, std: float | None = None) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "—"
@@ -54,6 +62,11 @@ def _acc(mean: float, std: float | None = None) -> str:
 def _pct(fraction: float) -> str:
     value = 100 * fraction
     return f"{value:.3g} %" if value < 10 else f"{value:.1f} %"
+
+
+def _signed(value: float, digits: int) -> str:
+    """``value`` with its sign, a typographic minus (as the prose around the tables writes it)."""
+    return f"{value:+.{digits}f}".replace("-", "\u2212")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -148,8 +161,18 @@ SCOPES = ["0", "1", "2", "all"]
 HAN_TARGET = 0.983  # issue 22's target for Han et al.'s 12x point (the paper: 0.9841)
 
 
-# What the docs quote from a default run: the file in docs/results/article/ <- its path in the run
-# (``--collect RUN_DIR`` copies them; training.json and change_scale_fractions.csv of seed 1).
+@dataclass(frozen=True)
+class CommittedRun:
+    """A workflow run whose small result files the docs quote, copied into ``directory``."""
+
+    name: str
+    directory: Path
+    # file in ``directory`` <- its path in the run; a source with a ``*`` copies every match,
+    # keeping its path below the part before the first ``*`` (a directory of per-seed files)
+    files: dict[str, str]
+    command: str  # how the run was made, in the run's directory
+
+
 ARTICLE_RUN_FILES = {
     "table1.csv": "results/table1.csv",
     "reset_biases.csv": "results/experiments/reset_biases.csv",
@@ -161,21 +184,65 @@ ARTICLE_RUN_FILES = {
     "iterative_operating_points.csv": "results/pruning/iterative/operating_points.csv",
     "job_costs.csv": "benchmarks/job_costs.csv",
 }
+TRAININGS = "results/networks/*/seed*/training.json"  # -> networks/{dataset}/seed{seed}/training.json
+FIVE_SEEDS_RUN = Path("docs/results/five_seeds")
+TWO_DATASETS_RUN = Path("docs/results/two_datasets")
+
+RUNS: dict[str, CommittedRun] = registry(
+    CommittedRun("article", ARTICLE_RUN, ARTICLE_RUN_FILES, "snakemake all --cores 2"),
+    CommittedRun("five_seeds", FIVE_SEEDS_RUN, {
+        "table1.csv": "results/table1.csv",
+        "reset_biases.csv": "results/experiments/reset_biases.csv",
+        "final_model.csv": "results/experiments/final_model.csv",
+        "networks": TRAININGS,
+        "figure4.png": "results/figures/figure4.png",
+        "figure7.png": "results/figures/figure7.png",
+    }, "snakemake results/table1.csv results/figures/figure4.png results/figures/figure7.png --cores 2 "
+       "--configfile configs/five_seeds.yaml"),
+    CommittedRun("two_datasets", TWO_DATASETS_RUN, {
+        "table1.csv": "results/table1.csv",
+        "reset_biases.csv": "results/experiments/reset_biases.csv",
+        "shuffle_weights.csv": "results/experiments/shuffle_weights.csv",
+        "final_model.csv": "results/experiments/final_model.csv",
+        "pruning_operating_points.csv": "results/pruning/operating_points.csv",
+        "pruning_curves.csv": "results/pruning/curves.csv",
+        "job_costs.csv": "benchmarks/job_costs.csv",
+        "networks": TRAININGS,
+        "figure4.png": "results/figures/figure4.png",
+        "figure7.png": "results/figures/figure7.png",
+        "pruning.png": "results/figures/pruning.png",
+    }, "snakemake all --cores 2 --configfile configs/two_datasets.yaml"),
+)
 
 
-def collect(run: Path, root: Path, wall_seconds: float | None) -> None:
-    """Copy a finished default run's quoted files into ``docs/results/article/``."""
+def _sources(run: Path, source: str) -> list[tuple[Path, Path]]:
+    """(file in the run, its path below the copy) for one ``files`` entry."""
+    if "*" not in source:
+        return [(run / source, Path())]
+    base = run / source[:source.index("*")].rsplit("/", 1)[0]
+    return [(match, match.relative_to(base)) for match in sorted(run.glob(source))]
+
+
+def collect(run: Path, root: Path, wall_seconds: float | None, name: str = "article") -> None:
+    """Copy a finished run's quoted files into its directory under ``docs/results/``."""
     import shutil
 
-    missing = [rel for rel in ARTICLE_RUN_FILES.values() if not (run / rel).is_file()]
+    entry = lookup(RUNS, name, what="committed run")
+    copies, missing = [], []
+    for target, source in entry.files.items():
+        found = _sources(run, source)
+        if not found or not all(path.is_file() for path, _ in found):
+            missing.append(source)
+        copies += [(path, Path(target) / below) for path, below in found]
     if missing:
-        raise InputError(f"{run}: no {', '.join(missing)} (run `snakemake all` there first)")
-    target = root / ARTICLE_RUN
-    target.mkdir(parents=True, exist_ok=True)
-    for name, rel in ARTICLE_RUN_FILES.items():
-        shutil.copyfile(run / rel, target / name)
+        raise InputError(f"{run}: no {', '.join(missing)} (run `{entry.command}` there first)")
+    directory = root / entry.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, target in copies:
+        (directory / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, directory / target)
     if wall_seconds is not None:
-        (target / "wall_seconds.txt").write_text(f"{wall_seconds:.1f}\n")
+        (directory / "wall_seconds.txt").write_text(f"{wall_seconds:.1f}\n")
 
 
 def _article_run(root: Path, name: str):
@@ -338,7 +405,7 @@ def stage_times(root: Path) -> str:
         longest = part["max_seconds"].idxmax()
         rows.append([label, f"{int(part['jobs'].sum())}", f"{part['total_seconds'].sum():,.0f} s",
                      f"{part['max_seconds'].max():,.1f} s (`{longest}`)", output])
-    wall = float((root / ARTICLE_RUN / "wall_seconds.txt").read_text())
+    wall = _wall_seconds(root, ARTICLE_RUN)
     rows.append(["whole workflow, `snakemake all` (stages overlap on the 2 cores)", f"{int(costs['jobs'].sum())}",
                  f"{costs['total_seconds'].sum():,.0f} s", f"wall time **{wall // 60:.0f} min {wall % 60:.0f} s**",
                  "everything above"])
@@ -392,6 +459,130 @@ def glance(root: Path) -> str:
     return _table(["question", "answer (from the committed runs)", "read on"], rows)
 
 
+# --- The extensions: five trained networks, two datasets (docs/results/five_seeds/, two_datasets/).
+
+def _trainings(root: Path, run: Path) -> dict[tuple[str, int], dict]:
+    """(dataset, seed) -> the run's training.json of that network."""
+    import json
+
+    found = {}
+    for path in sorted((root / run / "networks").glob("*/seed*/training.json")):
+        metrics = json.loads(path.read_text())
+        found[(metrics["dataset"], int(metrics["seed"]))] = metrics
+    if not found:
+        raise InputError(f"{run / 'networks'}: no */seed*/training.json (collect the run first)")
+    return found
+
+
+def _at(frame, value, key: str = "value"):
+    """``frame``'s rows at grid value ``value``, indexed by scope."""
+    rows = frame[frame[key] == value]
+    return rows.set_index(rows["scope"].astype(str))
+
+
+def _seed_spread(row) -> str:
+    return _acc(row["seed_mean_accuracy"], row["seed_std_accuracy"])
+
+
+def five_seeds(root: Path) -> str:
+    """Table 1, Figures 4 and 7 over five trained networks: mean over networks (std over their means),
+    beside the article and the default run's one network (seed 1)."""
+    import json
+
+    import numpy as np
+
+    accuracies = np.array([m["test_accuracy"] for m in _trainings(root, FIVE_SEEDS_RUN).values()])
+    table1 = _read(root, FIVE_SEEDS_RUN / "table1.csv")
+    table1 = table1.set_index(table1["scope"].astype(str))
+    resets = _read(root, FIVE_SEEDS_RUN / "reset_biases.csv")
+    final = _read(root, FIVE_SEEDS_RUN / "final_model.csv").set_index("value")
+    one_table1 = _article_run(root, "table1.csv")
+    one_table1 = one_table1.set_index(one_table1["scope"].astype(str))
+    one_resets = _article_run(root, "reset_biases.csv")
+    one_final = _article_run(root, "final_model.csv").set_index("value")
+    one = float(json.loads((root / ARTICLE_RUN / "training.json").read_text())["test_accuracy"])
+    rows = [["test accuracy of the trained model", ARTICLE["test_accuracy"],
+             f"{accuracies.mean():.4f} ({accuracies.std():.2g}; {accuracies.min():.4f}-{accuracies.max():.4f})",
+             f"{one:.4f}"]]
+    for scope in SCOPES:
+        label = "Table 1, shuffle biases, layer 0" if scope == "0" else (
+            "Table 1, all layers" if scope == "all" else f"Table 1, layer {scope}")
+        rows.append([label, f"{ARTICLE['table1_mean'][scope]:.4f}", _seed_spread(table1.loc[scope]),
+                     f"{one_table1.loc[scope, 'mean_accuracy']:.4f}"])
+    for u in (5, 20):
+        at, one_at = _at(resets, u), _at(one_resets, u)
+        rows.append([f"Figure 4, U = {u}: layer 0 / 1 / 2 / all", ARTICLE["figure4"][u],
+                     " / ".join(f"{at.loc[s, 'seed_mean_accuracy']:.3f} ({at.loc[s, 'seed_std_accuracy']:.2g})"
+                                for s in SCOPES),
+                     " / ".join(f"{one_at.loc[s, 'mean_accuracy']:.3f}" for s in SCOPES)])
+    for t in (20, 29):
+        row, one_row = final.loc[t], one_final.loc[t]
+        rows.append([f"Figure 7, T = {t}", ARTICLE["figure7"][t],
+                     f"{row['fraction_kept']:.3f} kept, {_seed_spread(row)}",
+                     f"{one_row['fraction_kept']:.3f} kept, {one_row['mean_accuracy']:.4f}"])
+    return _table(["quantity", "article (one network)", f"{len(accuracies)} networks", "seed 1 alone"], rows)
+
+
+def two_datasets(root: Path) -> str:
+    """Seed 1 on each dataset: trained accuracy, Table 1 drops, Figures 4, 5 and 7, and two pruning
+    operating points (drops against each network's own undisturbed accuracy)."""
+    from .data import DATASETS
+
+    run = TWO_DATASETS_RUN
+    trainings = _trainings(root, run)
+    table1 = _read(root, run / "table1.csv")
+    datasets = list(dict.fromkeys(table1["dataset"]))
+    resets = _read(root, run / "reset_biases.csv")
+    shuffles = _read(root, run / "shuffle_weights.csv")
+    final = _read(root, run / "final_model.csv")
+    points = _read(root, run / "pruning_operating_points.csv")
+    seed = min(s for _, s in trainings)
+
+    def per_dataset(write: Callable[[str, float], str]) -> list[str]:
+        return [write(d, trainings[(d, seed)]["test_accuracy"]) for d in datasets]
+
+    def of(frame, dataset: str, value):
+        """``frame``'s rows of ``dataset`` by scope, at grid value ``value`` (Table 1: give the dataset)."""
+        mine = frame[frame["dataset"] == dataset]
+        return _at(mine, value, "dataset" if value == dataset else "value")
+
+    def reach(dataset: str, criterion: str) -> str:
+        hit = points[(points["dataset"] == dataset) & (points["criterion"] == criterion)
+                     & (points["retraining"] == "finetune") & (points["allocation"] == "global")].iloc[0]
+        return f"{_ratio(hit['max_compression_within_1_points'])}x"
+
+    rows = [["test accuracy of the trained model", *per_dataset(lambda d, acc: f"{acc:.4f}")],
+            ["Table 1, shuffle biases: layer 0 / 1 / 2 / all (drop)", *per_dataset(
+                lambda d, acc: " / ".join(_signed(of(table1, d, d).loc[s, "difference"], 4)
+                                          for s in SCOPES))]]
+    for u in (5, 20):
+        rows.append([f"Figure 4, U = {u}: layer 0 / 1 / 2 / all", *per_dataset(
+            lambda d, acc: " / ".join(f"{of(resets, d, u).loc[s, 'mean_accuracy']:.3f}" for s in SCOPES))])
+    rows.append(["Figure 5, all layers, T = 50: weights selected, drop", *per_dataset(
+        lambda d, acc: f"{_pct(of(shuffles, d, 50).loc['all', 'fraction_disturbed'])}, "
+                       f"{_signed(of(shuffles, d, 50).loc['all', 'mean_accuracy'] - acc, 3)}")])
+    rows.append(["Figure 7, T = 0 / 20 / 29: parameters kept", *per_dataset(
+        lambda d, acc: " / ".join(_pct(of(final, d, t).loc["all", "fraction_kept"]) for t in (0, 20, 29)))])
+    rows.append(["Figure 7, T = 29: drop", *per_dataset(
+        lambda d, acc: _signed(of(final, d, 29).loc["all", "mean_accuracy"] - acc, 4))])
+    for criterion in ("magnitude", "change_scale"):
+        rows.append([f"pruning, global {criterion.replace('_', ' ')}, fine-tuned: highest ratio within 1 point", *per_dataset(lambda d, acc: reach(d, criterion))])
+    return _table(["quantity", *(lookup(DATASETS, d, what="dataset").title for d in datasets)], rows)
+
+
+def run_wall_time(run: Path) -> Callable[[Path], str]:
+    """A one-row table: the committed run's command and measured wall time (wall_seconds.txt)."""
+    def write(root: Path) -> str:
+        entry = next(e for e in RUNS.values() if e.directory == run)
+        wall = _wall_seconds(root, run)
+        row = [f"`{entry.command}`", f"{wall // 60:.0f} min {wall % 60:.0f} s"]
+        if not (root / run / "job_costs.csv").exists():  # a run of some targets has no job_costs.csv
+            return _table(["command, in a directory of its own", "wall time on the 2 cores"], [row])
+        jobs = int(_read(root, run / "job_costs.csv")["jobs"].sum())
+        return _table(["command, in a directory of its own", "wall time on the 2 cores", "jobs"], [[*row, f"{jobs}"]])
+    return write
+
+
 @dataclass(frozen=True)
 class GeneratedTable:
     name: str
@@ -413,6 +604,10 @@ TABLES: dict[str, GeneratedTable] = registry(
                    "iterative levels against one-shot, article's network"),
     GeneratedTable("job-costs", job_costs, "what each rule's jobs cost in the default run"),
     GeneratedTable("stage-times", stage_times, "job time per stage of the default run"),
+    GeneratedTable("five-seeds", five_seeds, "Table 1, Figures 4 and 7 over five trained networks"),
+    GeneratedTable("five-seeds-wall-time", run_wall_time(FIVE_SEEDS_RUN), "the five-seeds run's wall time"),
+    GeneratedTable("two-datasets", two_datasets, "MNIST against Fashion-MNIST, seed 1"),
+    GeneratedTable("two-datasets-wall-time", run_wall_time(TWO_DATASETS_RUN), "the two-datasets run's wall time"),
     GeneratedTable("glance", glance, "README: results at a glance"),
 )
 
@@ -435,13 +630,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a page differs")
     parser.add_argument("--collect", type=Path, metavar="RUN_DIR",
-                        help="first copy a finished default run's quoted files into docs/results/article/")
+                        help="first copy a finished run's quoted files into docs/results/RUN/")
+    parser.add_argument("--run", default="article", choices=list(RUNS),
+                        help="with --collect: which committed run RUN_DIR is (default: article)")
     parser.add_argument("--wall", type=float, help="with --collect: the run's wall time in seconds")
     args = parser.parse_args(argv)
     stale = []
     try:
         if args.collect:
-            collect(args.collect, args.root, args.wall)
+            collect(args.collect, args.root, args.wall, args.run)
         for page in pages(args.root):
             text = page.read_text()
             new = rendered(text, args.root)

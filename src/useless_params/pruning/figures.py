@@ -120,8 +120,10 @@ def _iterative_plot(frame: pd.DataFrame, several_datasets: bool, y: str, spread:
     if baselines:
         dense = frame[frame["kind"] == "trained"].groupby("facet", observed=True)["baseline_accuracy"].mean()
         plot += p9.geom_hline(p9.aes(yintercept="baseline_accuracy"), data=dense.reset_index(), color="grey")
-    width = 3.4 * n_columns + 2.5 if by_criterion else 14
-    height = 3.0 * -(-n_panels // n_columns) + 1.8
+    # plotnine refuses a figure over 25 inches a side: past 6 columns or 7 rows the panels shrink
+    width = min(3.4, 22.5 / n_columns) * n_columns + 2.5 if by_criterion else 14
+    n_rows = -(-n_panels // n_columns)
+    height = min(3.0, 23.0 / n_rows) * n_rows + 1.8
     return plot + THEME + p9.theme(figure_size=(width, height), strip_text=p9.element_text(size=8))
 
 
