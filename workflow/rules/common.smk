@@ -96,7 +96,8 @@ try:
         config,
         [
             lambda c: check_config(c, SCHEMA),
-            lambda c: activation(c["network"]["activation"]),
+            lambda c: c["network"]["activation"] is None
+            or activation(c["network"]["activation"]),
             lambda c: initializer(c["network"]["initializer"]),
             lambda c: optimizer(c["training"]["optimizer"]),
             pruning.check_config,
@@ -171,16 +172,26 @@ def measured_runtime(seconds, work=1.0):
     return lambda wildcards, attempt: attempt * minutes
 
 
-# Every dataset's network (input width and class count from the dataset registry).
+# Every dataset's network (image shape and class count from the dataset registry).
 ARCHITECTURES = {
     name: Architecture.from_config(
         config["network"],
-        DATASET_REGISTRY[name].n_features,
+        DATASET_REGISTRY[name].image_shape,
         DATASET_REGISTRY[name].n_classes,
     )
     for name in DATASETS
 }
-LAYER_SIZES = {name: list(a.layer_sizes) for name, a in ARCHITECTURES.items()}
+# An MLP's widths, which the published points name their networks by (none for a conv net yet).
+LAYER_SIZES = {
+    name: list(a.layer_sizes) if a.is_mlp else [] for name, a in ARCHITECTURES.items()
+}
+
+
+def architecture_record(wildcards):
+    """The layers the config gives the network of this dataset (a store of others is refused)."""
+    return ARCHITECTURES[wildcards.dataset].record()
+
+
 # Parameterised layers of every trained network (the same on every dataset), from its layers.
 N_LAYERS = len(ARCHITECTURES[DATASETS[0]].stack.parameterised)
 
