@@ -296,6 +296,16 @@ def _aggregate_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     return {"experiments.repeats": 3 * ROW_BYTES * rows}  # the job tables, their concatenation, the summary
 
 
+def epoch_seconds(multiply_adds: int, batch_size: int, n_fit: int) -> float:
+    """Seconds per epoch of the compiled training loop on one core: a cost per step plus one per
+    multiply-add of the forward pass (``LayerStack.multiply_adds``; the backward pass costs in
+    proportion) and sample: the line through two measured MLPs (2026-12-03), whose multiply-adds are
+    their weights: the article's (89,610, batch 32, 54,000 images: 0.63 s) and LeNet-300-100
+    (266,200, batch 60, 55,000: 1.26 s). Counting multiply-adds, a conv layer's many output
+    positions count, not only its few weights."""
+    return math.ceil(n_fit / batch_size) * (1.5e-4 + 7.6e-11 * multiply_adds * batch_size)
+
+
 def network_key(config: dict) -> str:
     """The key a size of the network is blamed on: the layer list, or the MLP shorthand's widths."""
     return "network.layers" if config["network"].get("layers") is not None else "network.hidden_layers"
