@@ -13,7 +13,8 @@ import time
 import numpy as np
 
 from useless_params import forward
-from useless_params.model import Network
+from useless_params.layers import Conv2D, Flatten, LayerStack, MaxPool2D
+from useless_params.model import Architecture, Network
 from useless_params.optimizers import optimizer
 from useless_params.training import configure_determinism
 
@@ -61,12 +62,38 @@ def build_model(n_inputs: int, hidden_layers: list[int], activation: str, n_clas
     return keras.Sequential(layers)
 
 
+def keras_model(stack: LayerStack, output_activation: str = "softmax"):
+    """The Keras model of a layer list (softmax on the output by default, which cannot change the
+    arg-max; "linear" for the logits): the reference our numpy and TensorFlow steps are checked against."""
+    import keras
+
+    def keras_layer(layer):
+        if isinstance(layer, Conv2D):
+            return keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.stride, padding=layer.padding,
+                                       activation=layer.activation)
+        if isinstance(layer, MaxPool2D):
+            return keras.layers.MaxPooling2D(layer.size, strides=layer.step)
+        if isinstance(layer, Flatten):
+            return keras.layers.Flatten()
+        return keras.layers.Dense(layer.units, activation=layer.activation)
+
+    *hidden, output = stack.layers
+    return keras.Sequential([keras.Input(stack.input_shape), *map(keras_layer, hidden),
+                             keras.layers.Dense(output.units, activation=output_activation)])
+
+
 def model_from_network(network: Network):
-    """A Keras model holding ``network``'s parameters (used to check the numpy evaluator)."""
-    sizes = network.architecture.layer_sizes
-    model = build_model(sizes[0], list(sizes[1:-1]), network.activation, sizes[-1])
+    """A Keras model holding ``network``'s parameters (used to check the numpy evaluator); it takes
+    the rows our data pipeline gives (flat pixels) for any layer list."""
+    import keras
+
+    stack = network.architecture.stack
+    model = keras_model(stack)
     model.set_weights([w for pair in zip(network.kernels, network.biases) for w in pair])
-    return model
+    if len(stack.input_shape) == 1:
+        return model
+    flat = keras.Input((int(np.prod(stack.input_shape)),))
+    return keras.Model(flat, model(keras.layers.Reshape(stack.input_shape)(flat)))
 
 
 def train_keras_fit(x_train, y_train, x_test, y_test, network_cfg: dict, training_cfg: dict, seed: int,
@@ -112,9 +139,10 @@ def train_keras_fit(x_train, y_train, x_test, y_test, network_cfg: dict, trainin
     kernels = [np.stack([snap[2 * l] for snap in snapshots]) for l in range(len(snapshots[0]) // 2)]
     biases = [np.stack([snap[2 * l + 1] for snap in snapshots]) for l in range(len(snapshots[0]) // 2)]
     history = {key: np.asarray(values) for key, values in fit.history.items()}
+    architecture = Architecture.mlp((x_train.shape[1], *network_cfg["hidden_layers"], 10), network_cfg["activation"])
     # Test accuracy after every epoch, with the numpy forward pass (cheap next to model.evaluate).
     history["test_accuracy"] = np.array([
-        forward.accuracy(Network.at_epoch(kernels, biases, e, network_cfg["activation"]), x_test, y_test)
+        forward.accuracy(Network.at_epoch(kernels, biases, e, architecture), x_test, y_test)
         for e in range(len(snapshots))
     ])
     summary = {"keras_test_accuracy": float(keras_test_accuracy), "fit_seconds": fit_seconds,

@@ -35,7 +35,7 @@ class PreviousEvaluator:
         self.kernels = [np.asarray(k, dtype=np.float32) for k in network.kernels]
         self.biases = [np.asarray(b, dtype=np.float32) for b in network.biases]
         self.batch_memory_mb = batch_memory_mb
-        cached = forward_pass(Network(self.kernels, self.biases, network.activation), x)
+        cached = forward_pass(Network(self.kernels, self.biases, network.architecture), x)
         self.active_inputs = cached.active
         # inputs[l]: activation entering layer l; products[l]: inputs[l] @ kernels[l] (no bias).
         self.inputs: list[np.ndarray] = cached.inputs

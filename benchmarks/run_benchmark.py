@@ -257,7 +257,7 @@ def bench_training(config: dict, arrays: dict, epochs: int) -> dict:
     y_test = data.labels(arrays["y_test"], sizes["test_size"])
     seed, threads = config["training"]["seeds"][0], cfg["threads"]
     entry = data.dataset(config["data"].get("datasets", ["mnist"])[0])
-    architecture = Architecture.from_config(config["network"], entry.n_features, entry.n_classes)
+    architecture = Architecture.from_config(config["network"], entry.image_shape, entry.n_classes)
     args = (x, y, x_test, y_test, architecture, cfg)
     keras_args = (x, y, x_test, y_test, config["network"], cfg)
 
@@ -388,7 +388,7 @@ def bench_training_throughput(config: dict, arrays: dict, epochs: int, rounds: i
         settings = {key: train_cfg[key] for key in training.TRAINER_KEYS}
         seed, lr = train_cfg["seeds"][0], train_cfg["learning_rate"]
         entry = data.dataset(cfg["data"].get("datasets", ["mnist"])[0])
-        architecture = Architecture.from_config(cfg["network"], entry.n_features, entry.n_classes)
+        architecture = Architecture.from_config(cfg["network"], entry.image_shape, entry.n_classes)
         trainer = training.CompiledTrainer(x, y, x_test, y_test, architecture, settings, train_cfg["threads"])
         rng = np.random.default_rng(0)
         masks = [rng.random(shape) < MASKED_KEEP for shape in architecture.kernel_shapes()]

@@ -8,7 +8,7 @@ def main(smk):
     from useless_params.change_scale import ChangeScales
     from useless_params.store import WeightStore
 
-    weights = WeightStore(smk.input.store)
+    weights = WeightStore(smk.input.store, expected=smk.params.architecture)
     reference = weights.resolve_epoch(smk.params.reference_epoch)
     scales = ChangeScales.between(weights.network(reference), weights.network(-1), reference, weights.n_epochs)
     scales.save(smk.output.scales)

@@ -9,7 +9,7 @@ def main(smk):
 
     from useless_params import data
     from useless_params.change_scale import ChangeScales
-    from useless_params.evaluator import Evaluator
+    from useless_params.evaluator import evaluator_for
     from useless_params.disturbance_job import Job
     from useless_params.experiments import experiment
     from useless_params.fileio import write_rows
@@ -18,8 +18,8 @@ def main(smk):
     entry = experiment(smk.wildcards.experiment)
     value = smk.params.value
     arrays = data.load_npz(smk.input.data, data.dataset(smk.wildcards.dataset), data.TEST_SET)
-    network = WeightStore(smk.input.store).network(-1)
-    evaluator = Evaluator(
+    network = WeightStore(smk.input.store, expected=smk.params.architecture).network(-1)
+    evaluator = evaluator_for(
         network,
         data.model_inputs(arrays["x_test"], smk.params.test_size),
         data.labels(arrays["y_test"], smk.params.test_size),

@@ -8,7 +8,7 @@ def main(smk):
     from useless_params import plots
     from useless_params.store import WeightStore
 
-    plot = plots.figure1(WeightStore(smk.input.store), smk.params.reference_epoch)
+    plot = plots.figure1(WeightStore(smk.input.store, expected=smk.params.architecture), smk.params.reference_epoch)
     plots.save(plot, smk.output.png, smk.output.pdf, smk.params.dpi)
 
 

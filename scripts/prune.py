@@ -19,7 +19,7 @@ def main(smk):
     arrays = data.load_npz(smk.input.data, entry)
     x_test = data.model_inputs(arrays["x_test"], p.sizes["test_size"])
     y_test = data.labels(arrays["y_test"], p.sizes["test_size"])
-    store = WeightStore(smk.input.store)
+    store = WeightStore(smk.input.store, expected=smk.params.architecture)
     retrain = None
     if job.retraining.start is not None:
         retrain = pruning.make_retrainer(

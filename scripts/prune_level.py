@@ -20,7 +20,7 @@ def main(smk):
     chain = iterative.Chain(dataset=w.dataset, network_seed=int(w.seed), protocol=iterative.protocol(w.protocol),
                             allocation=w.allocation, criterion=pruning.criterion(w.criterion), draw=int(w.draw),
                             seed=p.seed)
-    store = WeightStore(smk.input.store)
+    store = WeightStore(smk.input.store, expected=smk.params.architecture)
     previous = dense_state(store.network(-1)) if level == 1 else LevelState.load(smk.input.previous, chain, level - 1)
     settings = p.protocol
     # One stored epoch, read once: imp_rewind's rewind point (its start and its scores' w);

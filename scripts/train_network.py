@@ -1,4 +1,4 @@
-"""Rule train_network: train one MLP and store every epoch's parameters in HDF5."""
+"""Rule train_network: train one network and store every epoch's parameters in HDF5."""
 
 from useless_params.rule_io import run_rule
 
@@ -22,7 +22,7 @@ def main(smk):
     y_train = data.labels(arrays["y_train"], cfg_data["train_size"])
     x_test = data.model_inputs(arrays["x_test"], cfg_data["test_size"])
     y_test = data.labels(arrays["y_test"], cfg_data["test_size"])
-    architecture = Architecture.from_config(cfg_net, entry.n_features, entry.n_classes)
+    architecture = Architecture.from_config(cfg_net, entry.image_shape, entry.n_classes)
 
     started = time.perf_counter()
     kernels, biases, history, summary = training.train(

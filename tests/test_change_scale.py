@@ -24,8 +24,8 @@ def test_zero_reference_rule():
 
 
 def _scales():
-    before = Network([np.array([[1.0, 2.0], [4.0, 0.0]], np.float32)], [np.zeros(2, np.float32)], "sigmoid")
-    after = Network([np.array([[1.1, 1.0], [4.0, 0.0]], np.float32)], [np.array([0.5, 0.0], np.float32)], "sigmoid")
+    before = Network.mlp([np.array([[1.0, 2.0], [4.0, 0.0]], np.float32)], [np.zeros(2, np.float32)], "sigmoid")
+    after = Network.mlp([np.array([[1.1, 1.0], [4.0, 0.0]], np.float32)], [np.array([0.5, 0.0], np.float32)], "sigmoid")
     return ChangeScales.between(before, after, 0, 3)
 
 

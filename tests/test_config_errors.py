@@ -48,6 +48,15 @@ def file_source(path):
 
 # (id, change to the tiny config, or the config's raw YAML text; the expected message after "config error: ")
 BAD_CONFIGS = [
+    ("layers-and-shorthand", setter("network", "layers", [{"type": "dense", "units": 10}]),
+     "network.hidden_layers: [100, 100] and network.layers both describe the network; set hidden_layers and "
+     "activation to null when layers gives the layer list"),
+    ("conv-kernel-larger-than-its-input",
+     both(setter("network", "hidden_layers", None), setter("network", "activation", None),
+          setter("network", "layers", [{"type": "conv2d", "filters": 4, "kernel_size": 5},
+                                       {"type": "max_pool", "size": 4}, {"type": "conv2d", "filters": 4, "kernel_size": 9},
+                                       {"type": "flatten"}, {"type": "dense", "units": 10}])),
+     "network.layers[2].kernel_size: 9 is larger than its 6x6 input"),
     ("epochs-wrong-type", setter("training", "epochs", "ten"), "training.epochs: expected an integer, got 'ten'"),
     ("epochs-bool", setter("training", "epochs", True), "training.epochs: expected an integer, got True"),
     ("seeds-not-a-list", setter("training", "seeds", 3), "training.seeds: expected a list, got 3"),

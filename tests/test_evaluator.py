@@ -25,8 +25,8 @@ def trained(mnist):
     kernels, biases, history, summary = training.train(
         data.model_inputs(mnist["x_train"], 12000), data.labels(mnist["y_train"], 12000),
         data.model_inputs(mnist["x_test"]), data.labels(mnist["y_test"]),
-        Architecture((784, 100, 100, 10), "sigmoid"), cfg, seed=5, threads=2)
-    network = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
+        Architecture.mlp((784, 100, 100, 10), "sigmoid"), cfg, seed=5, threads=2)
+    network = Network.mlp([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
     x, y = data.model_inputs(mnist["x_test"]), data.labels(mnist["y_test"])
     # The trainer's own test accuracy (numpy forward pass) is Keras' on the same weights.
     assert history["test_accuracy"][-1] == pytest.approx(np.mean(keras_predictions(network, x) == y), abs=5e-4)
@@ -69,7 +69,7 @@ def test_disturbed_networks_match_keras(trained, layers, kind):
     for repeat, replaced in enumerate(candidates):
         kernels = [replaced.get(l, k) if kind == "kernel" else k for l, k in enumerate(network.kernels)]
         biases = [replaced.get(l, b) if kind == "bias" else b for l, b in enumerate(network.biases)]
-        disturbed = Network(kernels, biases, network.activation)
+        disturbed = Network(kernels, biases, network.architecture)
         assert_agrees(disturbed, x, y, accuracies[repeat])
 
 
@@ -88,7 +88,7 @@ def test_unknown_activation_is_a_clear_error(trained):
 
     network, x, y = trained
     with pytest.raises(InputError, match="network.activation"):
-        Evaluator(Network(network.kernels, network.biases, "swish"), x, y)
+        Evaluator(Network.mlp(network.kernels, network.biases, "swish"), x, y)
 
 
 @pytest.mark.parametrize("layers", [[0], [1], [0, 1, 2]], ids=["layer0", "layer1", "all"])
@@ -108,7 +108,7 @@ def test_delta_path_matches_the_dense_path_and_keras(trained, layers, fraction):
     delta = evaluator.accuracy(kernels=batch, changed=dict(zip(layers, masks)), delta_max_fraction=1.0)
     assert np.abs(dense - delta).max() <= 2 / len(y)
     kernels = [candidates[1][layers.index(l)] if l in layers else k for l, k in enumerate(network.kernels)]
-    assert_agrees(Network(kernels, network.biases, network.activation), x, y, delta[1])
+    assert_agrees(Network(kernels, network.biases, network.architecture), x, y, delta[1])
 
 
 def test_delta_path_is_skipped_above_its_crossover(trained):
@@ -128,3 +128,71 @@ def test_delta_path_is_skipped_above_its_crossover(trained):
     evaluator.accuracy(kernels={0: few}, changed={0: sparse}, delta_max_fraction=0)
     evaluator.accuracy(biases={1: np.zeros((3, network.biases[1].size), np.float32)})
     assert evaluator.path_counts == {"dense": 3, "delta": 1, "bias": 1}
+
+
+def test_the_delta_evaluator_refuses_a_conv_network_and_evaluator_for_picks_the_stack_evaluator():
+    from useless_params.errors import InputError
+    from useless_params.evaluator import StackEvaluator, evaluator_for
+
+    conv = Architecture.from_config({"layers": [{"type": "conv2d", "filters": 2, "kernel_size": 3}, {"type": "flatten"},
+                                                {"type": "dense", "units": 10}]}, (8, 8), 10)
+    network = conv.initial_network(np.random.default_rng(0))
+    x, y = np.random.default_rng(1).random((5, 64)).astype(np.float32), np.zeros(5, int)
+    with pytest.raises(InputError, match="Evaluator .the delta-product evaluator. takes multilayer perceptrons only, "
+                                         "not conv 2@3x3, flatten, dense 10: use evaluator_for"):
+        Evaluator(network, x, y)
+    assert isinstance(evaluator_for(network, x, y), StackEvaluator)
+    assert isinstance(evaluator_for(Network.mlp(network.kernels[1:], network.biases[1:], "relu"), x[:, :72], y),
+                      Evaluator)
+
+
+LENET5 = [{"type": "conv2d", "filters": 20, "kernel_size": 5}, {"type": "max_pool", "size": 2},
+          {"type": "conv2d", "filters": 50, "kernel_size": 5}, {"type": "max_pool", "size": 2},
+          {"type": "flatten"}, {"type": "dense", "units": 500, "activation": "relu"}, {"type": "dense", "units": 10}]
+
+
+@pytest.fixture(scope="module")
+def trained_lenet5(mnist):
+    """LeNet-5 (Caffe's) after one epoch of Caffe's solver on 6,000 images, and the full test set."""
+    from useless_params import training
+
+    cfg = dict(TRAINING_DEFAULTS, optimizer="momentum", momentum=0.9, learning_rate=0.01, weight_decay=5e-4,
+               epochs=1, batch_size=64, validation_split=0.0, shuffle=True)
+    architecture = Architecture.from_config({"layers": LENET5, "initializer": "caffe_xavier"}, (28, 28), 10)
+    kernels, biases, _, _ = training.train(data.model_inputs(mnist["x_train"], 6000),
+                                           data.labels(mnist["y_train"], 6000), data.model_inputs(mnist["x_test"], 10),
+                                           data.labels(mnist["y_test"], 10), architecture, cfg, seed=5, threads=2)
+    network = Network([k[-1] for k in kernels], [b[-1] for b in biases], architecture)
+    return network, data.model_inputs(mnist["x_test"]), data.labels(mnist["y_test"])
+
+
+@pytest.mark.slow
+def test_lenet5_matches_keras_undisturbed_and_disturbed_in_every_layer(trained_lenet5):
+    """The conv path (inputs cached below the disturbed layer) and the dense tail's delta path agree
+    with Keras' predictions on LeNet-5, for kernels and biases of conv and dense layers."""
+    from useless_params.evaluator import evaluator_for
+
+    network, x, y = trained_lenet5
+    evaluator = evaluator_for(network, x, y)
+    assert evaluator.tail == 2 and evaluator.accuracy_undisturbed > 0.9
+    predicted = keras_predictions(network, x)
+    assert np.count_nonzero(predicted == evaluator.predictions) >= 9995
+    assert evaluator.accuracy_undisturbed == pytest.approx(np.mean(predicted == y), abs=5e-4)
+    for layers, kind, path in [([0], "kernel", "layers"), ([1], "bias", "layers"), ([2], "kernel", "delta"),
+                               ([3], "bias", "bias"), ([0, 1, 2, 3], "kernel", "layers")]:
+        base = network.kernels if kind == "kernel" else network.biases
+        rng = generator(12, "lenet5-evaluator-test", kind, *layers)
+        masks = [rng.random(base[l].shape) < (0.1 if path == "delta" else 0.3) for l in layers]
+        candidates = [dict(zip(layers, reset_selected([base[l] for l in layers], masks, 1.0, rng) if repeat
+                               else shuffle_selected([base[l] for l in layers], masks, rng))) for repeat in range(2)]
+        batch = {l: np.stack([c[l] for c in candidates]) for l in layers}
+        before = evaluator.path_counts[path]
+        accuracies = (evaluator.accuracy(kernels=batch, changed=dict(zip(layers, masks))) if kind == "kernel"
+                      else evaluator.accuracy(biases=batch))
+        assert evaluator.path_counts[path] > before, (layers, kind, path)  # the path the case is about ran
+        for repeat, replaced in enumerate(candidates):
+            kernels = [replaced.get(l, k) if kind == "kernel" else k for l, k in enumerate(network.kernels)]
+            biases = [replaced.get(l, b) if kind == "bias" else b for l, b in enumerate(network.biases)]
+            disturbed = Network(kernels, biases, network.architecture)
+            assert accuracies[repeat] == pytest.approx(np.mean(keras_predictions(disturbed, x) == y), abs=5e-4), \
+                (layers, kind)

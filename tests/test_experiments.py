@@ -15,9 +15,9 @@ def job_parts():
     """A random 20-8-6-3 network on random data: quick, and exercises every code path."""
     rng = np.random.default_rng(0)
     sizes = [20, 8, 6, 3]
-    before = Network([rng.normal(size=(a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])],
+    before = Network.mlp([rng.normal(size=(a, b)).astype(np.float32) for a, b in zip(sizes, sizes[1:])],
                      [np.zeros(b, np.float32) for b in sizes[1:]], "sigmoid")
-    after = Network([k + rng.normal(scale=0.3, size=k.shape).astype(np.float32) for k in before.kernels],
+    after = Network.mlp([k + rng.normal(scale=0.3, size=k.shape).astype(np.float32) for k in before.kernels],
                     [rng.normal(scale=0.1, size=b.shape).astype(np.float32) for b in before.biases], "sigmoid")
     x = rng.random((300, 20)).astype(np.float32)
     y = np.argmax(x[:, :3], axis=1)
@@ -72,7 +72,7 @@ def test_reset_biases_to_zero_is_deterministic_and_scoped(job_parts):
     frame = job.run("reset_biases", 0.0)
     layer0 = frame[frame["scope"] == "0"]
     network = job.evaluator.network
-    zeroed = Network(network.kernels, [np.zeros_like(network.biases[0])] + network.biases[1:], network.activation)
+    zeroed = Network(network.kernels, [np.zeros_like(network.biases[0])] + network.biases[1:], network.architecture)
     _, _, x, y = job_parts
     assert (layer0["accuracy"] == Evaluator(zeroed, x, y).accuracy_undisturbed).all()
 

@@ -12,7 +12,7 @@ from useless_params.pruning.masks import Mask, PruneFraction, prune
 from useless_params.pruning.sizes import dense_flops, forward_flops
 from workflow_helpers import TRAINING_DEFAULTS
 
-ARCH = Architecture((784, 16, 12, 10), "relu")
+ARCH = Architecture.mlp((784, 16, 12, 10), "relu")
 SETTINGS = {"epochs": 1, "learning_rate": 0.01, "rewind_epoch": 0}
 
 
@@ -52,7 +52,7 @@ def test_levels_are_nested_with_exact_counts_in_every_layer():
 
 def test_flops_of_a_hand_made_masked_network():
     kernels = [np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]], np.float32), np.array([[1.0], [0.0], [0.0]], np.float32)]
-    network = Network(kernels, [np.zeros(3, np.float32), np.zeros(1, np.float32)], "relu")
+    network = Network.mlp(kernels, [np.zeros(3, np.float32), np.zeros(1, np.float32)], "relu")
     assert forward_flops(network) == 2 * 3 + 3 + 2 * 1 + 1  # 4 nonzero weights, 4 biases
     assert dense_flops(network) == 2 * 6 + 3 + 2 * 3 + 1
     assert pruning.sizes.flops_columns(network)["speedup"] == pytest.approx(22 / 12)
@@ -94,8 +94,8 @@ def _recording(train):
 
 def test_rewinding_reads_the_rewind_point_and_controls_branch_off(small, dense_run):
     run, train = dense_run
-    rewind_point = Network.at_epoch(run.kernels, run.biases, 1, "relu")  # late rewinding to epoch 1
-    trained = Network.at_epoch(run.kernels, run.biases, -1, "relu")
+    rewind_point = Network.at_epoch(run.kernels, run.biases, 1, ARCH)  # late rewinding to epoch 1
+    trained = Network.at_epoch(run.kernels, run.biases, -1, ARCH)
     recorded, calls = _recording(train)
     state = iterative.dense_state(trained)
     all_rows = []
@@ -132,8 +132,8 @@ def test_rewinding_reads_the_rewind_point_and_controls_branch_off(small, dense_r
 
 def test_continuing_starts_from_the_previous_levels_weights(small, dense_run):
     run, train = dense_run
-    trained = Network.at_epoch(run.kernels, run.biases, -1, "relu")
-    initial = Network.at_epoch(run.kernels, run.biases, 0, "relu")
+    trained = Network.at_epoch(run.kernels, run.biases, -1, ARCH)
+    initial = Network.at_epoch(run.kernels, run.biases, 0, ARCH)
     recorded, calls = _recording(train)
     state, _ = iterative.run_level(_chain("imp_continue", "global", "movement"), 1, iterative.dense_state(trained),
                                    reference=initial, rewind_point=initial, amount=PruneFraction(0.5, 0.25),

@@ -3,11 +3,16 @@ forward pass against Keras, and a one-line config error for every bad layer list
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
+from workflow_helpers import REPO
 
 from useless_params.errors import InputError
 from useless_params.layers import Conv2D, Dense, Flatten, LayerStack, MaxPool2D, layers_from_config, mlp_layers
+
+sys.path.insert(0, str(REPO / "benchmarks"))  # keras_reference: the Keras models we are checked against
 
 # Caffe's LeNet-5 (examples/mnist/lenet_train_test.prototxt), what Han et al. 2015 pruned.
 LENET5 = [{"type": "conv2d", "filters": 20, "kernel_size": 5}, {"type": "max_pool", "size": 2, "stride": 2},
@@ -42,21 +47,10 @@ def test_the_mlp_shorthand_is_a_dense_stack():
     assert [p["kernel"] for p in stack.parameter_shapes()] == [(784, 300), (300, 100), (100, 10)]
 
 
-def _keras_logits(layers, input_shape, params, x):
-    import keras
+def _keras_logits(stack, params, x):
+    from keras_reference import keras_model
 
-    keras_layers = []
-    for layer in layers:
-        if isinstance(layer, Conv2D):
-            keras_layers.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.stride,
-                                                    padding=layer.padding, activation=layer.activation))
-        elif isinstance(layer, MaxPool2D):
-            keras_layers.append(keras.layers.MaxPooling2D(layer.size, strides=layer.step))
-        elif isinstance(layer, Flatten):
-            keras_layers.append(keras.layers.Flatten())
-        else:
-            keras_layers.append(keras.layers.Dense(layer.units, activation=layer.activation))
-    model = keras.Sequential([keras.Input(input_shape), *keras_layers])
+    model = keras_model(stack, output_activation="linear")
     model.set_weights([array for p in params for array in (p["kernel"], p["bias"])])
     return model.predict(x, verbose=0)
 
@@ -78,7 +72,7 @@ def test_the_numpy_and_tensorflow_steps_agree_with_keras(entries):
     x = rng.uniform(0, 1, (16, *input_shape)).astype(np.float32)
     ours = stack.forward(x, params)
     assert ours.shape == (16, 10)
-    keras_logits = _keras_logits(stack.layers, input_shape, params, x)
+    keras_logits = _keras_logits(stack, params, x)
     np.testing.assert_allclose(ours, keras_logits, rtol=1e-4, atol=1e-4)
     import tensorflow as tf  # the training loops' step (LayerStack.tensorflow)
 

@@ -11,10 +11,10 @@ from workflow_helpers import TRAINING_DEFAULTS
 SETTINGS = dict(TRAINING_DEFAULTS, optimizer="adagrad", epsilon=1e-8, initial_accumulator_value=0.0, batch_size=32,
                 validation_split=0.1, shuffle=True)
 CASES = {  # the article's kind of network, and LeNet-300-100's (ReLU, Adam)
-    "sigmoid-adagrad": (Architecture((784, 16, 12, 10), "sigmoid"), dict(SETTINGS), 0.01),
-    "relu-adam": (Architecture((784, 24, 10), "relu", "glorot_normal"), dict(SETTINGS, optimizer="adam"), 0.002),
+    "sigmoid-adagrad": (Architecture.mlp((784, 16, 12, 10), "sigmoid"), dict(SETTINGS), 0.01),
+    "relu-adam": (Architecture.mlp((784, 24, 10), "relu", "glorot_normal"), dict(SETTINGS, optimizer="adam"), 0.002),
     # Caffe's LeNet-5 solver: momentum 0.9, the inv schedule, L2 weight decay
-    "relu-caffe-sgd": (Architecture((784, 20, 10), "relu"),
+    "relu-caffe-sgd": (Architecture.mlp((784, 20, 10), "relu"),
                        dict(SETTINGS, optimizer="momentum", momentum=0.9, weight_decay=5e-4, learning_rate_schedule="inv",
                             learning_rate_gamma=1e-3, learning_rate_power=0.75), 0.01),
 }

@@ -96,7 +96,7 @@ def test_unknown_names_and_bad_ratios_are_errors():
 
 def _network(rng):
     kernels = [rng.normal(size=(20, 8)).astype(np.float32), rng.normal(size=(8, 3)).astype(np.float32)]
-    return Network(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(3, np.float32)], "sigmoid")
+    return Network.mlp(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(3, np.float32)], "sigmoid")
 
 
 def test_apply_masks_zeroes_exactly_the_pruned_weights_and_keeps_biases():
@@ -128,7 +128,7 @@ def test_sparse_export_round_trips_and_is_smaller_when_sparse():
 def _job(mode, retrain=None, compressions=(2, 4)):
     rng = np.random.default_rng(4)
     initial = _network(rng)
-    trained = Network([k + rng.normal(scale=0.5, size=k.shape).astype(np.float32) for k in initial.kernels],
+    trained = Network.mlp([k + rng.normal(scale=0.5, size=k.shape).astype(np.float32) for k in initial.kernels],
                       initial.biases, "sigmoid")
     job = pruning.PruningJob(dataset="mnist", network_seed=1, criterion=pruning.criterion("magnitude"),
                              allocation="global", draw=0, retraining=pruning.retraining(mode), seed=7)
@@ -183,7 +183,7 @@ def test_the_batch_order_is_shared_by_criteria_allocations_and_draws_of_one_netw
 
 def test_a_retrainer_that_moves_pruned_weights_is_caught():
     def leaky(starts, masks, epochs, learning_rate, seed):
-        return [Network([k + 1 for k in start.kernels], start.biases, start.activation) for start in starts]
+        return [Network([k + 1 for k in start.kernels], start.biases, start.architecture) for start in starts]
 
     with pytest.raises(AssertionError, match="pruned weights are nonzero after finetune"):
         _job("finetune", leaky)
@@ -264,7 +264,7 @@ def test_sparse_export_round_trips_conv_kernels_exactly():
     kernels = [rng.normal(size=(5, 5, 3, 8)).astype(np.float32), rng.normal(size=(72, 10)).astype(np.float32)]
     for kernel in kernels:
         kernel[rng.random(kernel.shape) < 0.8] = 0
-    network = Network(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(10, np.float32)], "relu")
+    network = Network.mlp(kernels, [rng.normal(size=8).astype(np.float32), np.zeros(10, np.float32)], "relu")
     back = pruning.sparse_import(pruning.sparse_export(network))
     for ours, theirs in zip(back.kernels + back.biases, network.kernels + network.biases):
         assert ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()

@@ -151,7 +151,7 @@ def _truncated_store(tmp_path: Path) -> bytes:
 
     kernels = [np.zeros((3, 784, 4), np.float32), np.zeros((3, 4, 10), np.float32)]
     biases = [np.zeros((3, 4), np.float32), np.zeros((3, 10), np.float32)]
-    write_store(path, Architecture((784, 4, 10), "sigmoid"), kernels, biases, {}, {})
+    write_store(path, Architecture.mlp((784, 4, 10), "sigmoid"), kernels, biases, {}, {})
     return path.read_bytes()[:4000]
 
 
@@ -329,7 +329,7 @@ def test_same_seed_trains_identical_weights_in_one_process(mnist):
                batch_size=32, validation_split=0.1, shuffle=True)
     args = (data.model_inputs(mnist["x_train"], 600), data.labels(mnist["y_train"], 600),
             data.model_inputs(mnist["x_test"], 200), data.labels(mnist["y_test"], 200),
-            Architecture((784, 16, 16, 10), "sigmoid"), cfg)
+            Architecture.mlp((784, 16, 16, 10), "sigmoid"), cfg)
     runs = [training.train(*args, seed=seed, threads=1)[:2] for seed in (7, 7, 8)]
     for a, b in zip(runs[0][0] + runs[0][1], runs[1][0] + runs[1][1]):
         assert a.tobytes() == b.tobytes()  # byte-identical

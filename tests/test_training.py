@@ -11,7 +11,7 @@ from workflow_helpers import TRAINING_DEFAULTS
 
 CFG = dict(TRAINING_DEFAULTS, optimizer="adagrad", learning_rate=0.01, epsilon=1e-8, initial_accumulator_value=0.0,
            epochs=3, batch_size=32, validation_split=0.1, shuffle=True)
-NET = Architecture((784, 16, 12, 10), "sigmoid")
+NET = Architecture.mlp((784, 16, 12, 10), "sigmoid")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_masked_weights_stay_exactly_zero_for_every_optimizer(small, optimizer):
 
 def test_training_continues_from_a_given_start(small):
     kernels, biases, _, _ = training.train(*small, NET, dict(CFG, epochs=1), seed=3)
-    start = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
+    start = Network.mlp([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
     again, again_biases, history, _ = training.train(*small, NET, dict(CFG, epochs=1), seed=4, start=start)
     for stored, given in zip(again + again_biases, start.kernels + start.biases):
         assert stored[0].tobytes() == given.tobytes()
@@ -58,7 +58,7 @@ def test_fresh_initialisation_is_glorot_uniform_with_zero_biases(small):
 
 
 def test_fresh_initialisation_follows_the_architectures_initializer(small):
-    gaussian = Architecture(NET.layer_sizes, "relu", "glorot_normal")
+    gaussian = Architecture.mlp(NET.layer_sizes, "relu", "glorot_normal")
     kernels, biases, _, _ = training.train(*small, gaussian, dict(CFG, epochs=1), seed=5)
     for kernel in kernels:
         fan_in, fan_out = kernel.shape[1:]
@@ -88,8 +88,8 @@ def test_finetuning_and_rewinding_keep_pruned_weights_exactly_zero(small, mode):
 
     cfg = dict(CFG, epochs=2)
     kernels, biases, _, _ = training.train(*small, NET, cfg, seed=5)
-    initial = Network([k[0] for k in kernels], [b[0] for b in biases], "sigmoid")
-    trained = Network([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
+    initial = Network.mlp([k[0] for k in kernels], [b[0] for b in biases], "sigmoid")
+    trained = Network.mlp([k[-1] for k in kernels], [b[-1] for b in biases], "sigmoid")
     retrain = pruning.make_retrainer(*small, NET, cfg)
     networks = []
 
@@ -163,3 +163,49 @@ def test_the_momentum_optimizer_is_keras_sgd_with_momentum():
                              [tf.ones((1, 2))], slots, step, step_settings(tf, settings, tf.constant(0.05), step))
         sgd.apply_gradients([(tf.constant(grad), theirs)])
     np.testing.assert_allclose(ours.numpy(), np.asarray(theirs), rtol=1e-6)
+
+
+# A small LeNet-like net: conv (same padding), pool, conv (stride 2), flatten, dense.
+CONV_LAYERS = [{"type": "conv2d", "filters": 4, "kernel_size": 5, "padding": "same", "activation": "relu"},
+               {"type": "max_pool", "size": 2},
+               {"type": "conv2d", "filters": 6, "kernel_size": 3, "stride": 2},
+               {"type": "flatten"}, {"type": "dense", "units": 16, "activation": "relu"}, {"type": "dense", "units": 10}]
+CONV_NET = Architecture.from_config({"layers": CONV_LAYERS, "initializer": "caffe_xavier"}, (28, 28), 10)
+
+
+def test_a_conv_network_trains_with_masked_4d_kernels_held_at_exactly_zero(small):
+    """The compiled loop on conv and pool layers: masks on 4-D kernels hold +0 at every epoch, the
+    kept weights train, and the numpy forward pass (the test accuracy) agrees with TensorFlow's."""
+    assert CONV_NET.kernel_shapes() == [(5, 5, 1, 4), (3, 3, 4, 6), (216, 16), (16, 10)]
+    rng = np.random.default_rng(1)
+    masks = [rng.random(shape) < 0.5 for shape in CONV_NET.kernel_shapes()]
+    cfg = dict(CFG, optimizer="momentum", momentum=0.9, learning_rate=0.05, weight_decay=5e-4, epochs=3)
+    trainer = training.CompiledTrainer(*small, CONV_NET, {key: cfg[key] for key in training.TRAINER_KEYS})
+    run = trainer.run(seed=3, epochs=3, learning_rate=0.05, masks=masks)
+    for kernel, mask in zip(run.kernels, masks):
+        assert kernel.shape[1:] == mask.shape
+        assert (kernel[:, ~mask] == 0).all() and not np.signbit(kernel[:, ~mask]).any()
+        assert (kernel[-1][mask] != kernel[0][mask]).mean() > 0.5
+    limit = np.sqrt(3 / 25)  # Caffe's xavier: sqrt(3 / fan_in), fan_in = 5 x 5 x 1
+    assert 0.9 * limit < np.abs(run.kernels[0][0]).max() <= limit
+    assert run.history["loss"][-1] < run.history["loss"][0] and run.history["test_accuracy"][-1] > 0.5
+    _, tf_accuracy = trainer.evaluate(trainer.tf.constant(small[2]), trainer.tf.constant(small[3], trainer.tf.int64))
+    assert run.history["test_accuracy"][-1] == pytest.approx(float(tf_accuracy), abs=1 / len(small[3]))
+
+
+def test_a_conv_network_is_retrained_one_network_at_a_time_on_one_batch_order(small):
+    from useless_params.pruning.masks import Mask
+    from useless_params.pruning.retraining import make_retrainer
+
+    settings = {key: dict(CFG, epochs=1)[key] for key in training.TRAINER_KEYS}
+    start = CONV_NET.initial_network(np.random.default_rng(0))
+    masks = [Mask(tuple(np.random.default_rng(s).random(shape) < 0.5 for shape in CONV_NET.kernel_shapes()))
+             for s in (1, 2)]
+    retrain = make_retrainer(*small, CONV_NET, settings)
+    retrained = retrain([start, start], masks, 1, 0.01, 7)
+    alone = training.CompiledTrainer(*small, CONV_NET, settings).run(7, 1, 0.01, start=start,
+                                                                     masks=list(masks[1].layers))
+    for network, mask in zip(retrained, masks):
+        assert network.architecture == CONV_NET
+        assert all((k[~m] == 0).all() for k, m in zip(network.kernels, mask.layers))
+    assert all(np.array_equal(a, b[-1]) for a, b in zip(retrained[1].kernels, alone.kernels))

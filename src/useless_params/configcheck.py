@@ -290,6 +290,7 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     _check_finite(config, [])
     data, training = config["data"], config["training"]
     _check_datasets(data)
+    _check_network(config["network"], data["datasets"])
     from .optimizers import check_settings
 
     check_settings(training)
@@ -307,6 +308,25 @@ def check_config(config: dict, schema: dict | str | os.PathLike | None = None) -
     if reference >= training["epochs"]:
         raise InputError(f"change_scale.reference_epoch: {reference} must be below training.epochs "
                          f"({training['epochs']}), the final epoch it is compared with")
+
+
+def _check_network(network: dict, datasets: list[str]) -> None:
+    """One description of the network (a layer list or the MLP shorthand), buildable on every dataset."""
+    from .data import dataset
+    from .model import Architecture
+
+    if network.get("layers") is not None:
+        shorthand = [key for key in ("hidden_layers", "activation") if network.get(key) is not None]
+        if shorthand:
+            raise InputError(f"network.{shorthand[0]}: {shown(network[shorthand[0]])} and network.layers both describe "
+                             f"the network; set hidden_layers and activation to null when layers gives the layer list")
+    else:
+        missing = [key for key in ("hidden_layers", "activation") if network.get(key) is None]
+        if missing:
+            raise InputError(f"network.{missing[0]}: the MLP shorthand needs it (or give network.layers)")
+    for name in datasets:  # a bad layer (a kernel larger than its input...) names its entry
+        entry = dataset(name)
+        Architecture.from_config(network, entry.image_shape, entry.n_classes)
 
 
 def _check_datasets(data: dict) -> None:

@@ -1,7 +1,9 @@
-"""The MLP's forward pass in numpy: the bottom layer that training and evaluation share.
+"""The forward pass in numpy: the bottom layer that training and evaluation share.
 
 Hidden layers use a registered activation; the output layer's softmax is skipped
-because it cannot change the arg-max, so predictions and accuracy need none.
+because it cannot change the arg-max, so predictions and accuracy need none. An MLP's
+pass (``forward_pass``) keeps every layer's input and product, which the evaluator's delta
+path reuses; any other network runs its layers' own steps (``layers.LayerStack.forward``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import numpy as np
 from .activations import (  # noqa: F401 (ACTIVATIONS, activation, ...: part of this module's interface)
     ACTIVATIONS, Activation, activate_inplace, activation, activation_function)
 from .model import Network
+
+PREDICTION_BLOCK = 256  # rows per block of a non-MLP's forward pass
 
 
 def active_features(x: np.ndarray) -> np.ndarray:
@@ -39,6 +43,9 @@ class ForwardPass:
 
 
 def forward_pass(network: Network, x: np.ndarray) -> ForwardPass:
+    """An MLP's pass, every layer's input and product kept (inputs of the all-zero features dropped)."""
+    if not network.architecture.is_mlp:
+        raise ValueError(f"forward_pass keeps dense products: not for {network.architecture.stack.describe()}")
     activate = activation_function(network.activation)
     x = np.asarray(x, dtype=np.float32)
     active = active_features(x)
@@ -55,6 +62,11 @@ def forward_pass(network: Network, x: np.ndarray) -> ForwardPass:
 
 def predictions(network: Network, x: np.ndarray) -> np.ndarray:
     """Predicted class of every row of ``x`` (arg-max of the logits)."""
+    if not network.architecture.is_mlp:
+        # blocks of rows: a conv layer's unfolded windows of the whole test set would take gigabytes
+        stack, params = network.architecture.stack, network.parameters()
+        return np.concatenate([np.argmax(stack.forward(x[lo:lo + PREDICTION_BLOCK], params), axis=1)
+                               for lo in range(0, len(x), PREDICTION_BLOCK)])
     result = forward_pass(network, x)
     return np.argmax(result.products[-1] + np.asarray(network.biases[-1], np.float32), axis=1)
 

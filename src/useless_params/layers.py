@@ -91,6 +91,11 @@ class Layer:
     def describe(self) -> str:
         return self.type
 
+    def record(self) -> dict:
+        """The layer as a ``network.layers`` entry (``from_config`` reads it back)."""
+        return {"type": self.type, **{f.name: getattr(self, f.name) for f in fields(self)
+                                      if getattr(self, f.name) is not None}}
+
     @classmethod
     def from_config(cls, entry: dict, where: str) -> "Layer":
         """The layer an entry of ``network.layers`` describes; unknown or bad keys name ``where``."""
@@ -335,25 +340,36 @@ class LayerStack:
         bias_adds = sum(math.prod(shapes[i + 1]) for i in self.parameterised)
         return 2 * sum(self.multiply_adds(nonzero_kernels)) + bias_adds
 
-    def forward(self, x: np.ndarray, params: list[dict[str, np.ndarray]]) -> np.ndarray:
-        """The logits of a batch ``x`` (shape (n, *input_shape)); ``params`` per parameterised layer."""
+    def forward(self, x: np.ndarray, params: list[dict[str, np.ndarray]], start: int = 0,
+                stop: int | None = None) -> np.ndarray:
+        """The output of ``layers[start:stop]`` (default: the logits) for ``x``, the batch entering
+        ``layers[start]`` (at 0: rows of pixels, any shape that reshapes to (n, *input_shape));
+        ``params`` per parameterised layer of the whole stack."""
         if len(params) != len(self.parameterised):
             raise ValueError(f"{len(params)} parameter sets for {len(self.parameterised)} parameterised layers")
-        given = iter(params)
+        given = iter(params[sum(1 for i in self.parameterised if i < start):])
         x = np.asarray(x, np.float32)
-        for layer in self.layers:
+        if start == 0:
+            x = x.reshape(-1, *self.input_shape)  # flat pixel rows to images
+        for layer in self.layers[start:stop]:
             x = layer.forward(x, next(given) if layer.has_parameters else {})
         return x
 
     def tensorflow(self, tf, x, params: list[dict]):
         """``forward`` in TensorFlow: the logits of a batch ``x``, ``params`` per parameterised layer."""
         given = iter(params)
+        if len(self.input_shape) > 1:
+            x = tf.reshape(x, (-1, *self.input_shape))  # flat pixel rows to images
         for layer in self.layers:
             x = layer.tensorflow(tf, x, next(given) if layer.has_parameters else {})
         return x
 
     def describe(self) -> str:
         return ", ".join(layer.describe() for layer in self.layers)
+
+    def record(self) -> list[dict]:
+        """The layer list as ``network.layers`` entries."""
+        return [layer.record() for layer in self.layers]
 
 
 def mlp_layers(hidden_layers: list[int], activation: str, n_classes: int) -> tuple[Layer, ...]:

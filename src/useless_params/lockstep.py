@@ -49,6 +49,8 @@ class LockstepTrainer:
                  n_networks: int, threads: int = 1):
         if n_networks < 1:
             raise ValueError(f"n_networks must be at least 1, got {n_networks}")
+        if not architecture.is_mlp:
+            raise ValueError(f"the lockstep layout is written for multilayer perceptrons, not {architecture.stack.describe()}")
         configure_determinism(0, threads)
         import tensorflow as tf
 
@@ -193,7 +195,7 @@ class LockstepTrainer:
             result = {key: np.array([v[i] for v in values]) for key, values in history.items()}
             if every_epoch:
                 result["test_accuracy"] = np.array([
-                    forward.accuracy(Network.at_epoch(kernels, biases, e, self.architecture.activation),
+                    forward.accuracy(Network.at_epoch(kernels, biases, e, self.architecture),
                                      self.x_test, self.y_test) for e in range(len(per_epoch))])
             summary = {"fit_seconds": fit_seconds, "seconds_per_epoch": fit_seconds / max(epochs, 1),
                        "optimizer": self.opt.name, "networks_in_lockstep": self.k,

@@ -25,6 +25,9 @@ ROW_BYTES = 100  # one row of an experiment table: a few numbers in pandas, then
 MAX_JOBS = 100_000  # a dry run of 97,600 jobs: 2 min and 2.7 GB on the 2-core machine (README Troubleshooting)
 
 
+# The memory terms that grow with the network (its parameters or layer outputs).
+NETWORK_TERM = "network"
+
 def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000:
@@ -89,7 +92,7 @@ def check_budget(config: dict, free_disk_bytes: int | None = None, memory_bytes:
             one_epoch = training_memory_bytes(n_params, 1, n_train, entry.n_features)
             images = training_memory_bytes(0, 0, n_train, entry.n_features)
             key = ("data.train_size" if images > memory_bytes else
-                   "network.hidden_layers" if one_epoch > memory_bytes else "training.epochs")
+                   network_key(config) if one_epoch > memory_bytes else "training.epochs")
             raise InputError(f"{key}: training {what} for {epochs} epochs needs at least {human_bytes(need)} of "
                              f"memory (every epoch's weights are kept for the store); this machine has "
                              f"{human_bytes(memory_bytes)}")
@@ -212,7 +215,7 @@ class NetworkSizes:
 
         entry = dataset(name)
         # every count from the architecture's layers (layers.LayerStack), none from config keys
-        stack = Architecture.from_config(config["network"], entry.n_features, entry.n_classes).stack
+        stack = Architecture.from_config(config["network"], entry.image_shape, entry.n_classes).stack
         shapes = stack.shapes
         outputs = tuple(math.prod(shapes[i + 1]) for i in stack.parameterised)
         return cls(entry.title, stack.n_weights, stack.n_weights + stack.n_biases, outputs,
@@ -245,14 +248,14 @@ def _disturb_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
         "experiments.repeats": FLOAT_BYTES * repeats * sizes.n_weights + ROW_BYTES * rows,
         "experiments.batch_memory_mb": evaluator_chunk_mb(config, sizes) * 2**20,
         # Cached activations and products of every layer on the test images.
-        "network.hidden_layers": FLOAT_BYTES * sizes.n_test * (sizes.n_features + 2 * sum(sizes.layer_outputs)),
+        NETWORK_TERM: FLOAT_BYTES * sizes.n_test * (sizes.n_features + 2 * sum(sizes.layer_outputs)),
     }
 
 
 def _training_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     epochs = config["training"]["epochs"]
     return {"training.epochs": FLOAT_BYTES * 2 * (epochs + 1) * sizes.n_params,
-            "network.hidden_layers": FLOAT_BYTES * TRAINER_COPIES * sizes.n_params,
+            NETWORK_TERM: FLOAT_BYTES * TRAINER_COPIES * sizes.n_params,
             "data.train_size": sizes.images_bytes()}
 
 
@@ -260,7 +263,7 @@ def _prune_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     # The ratios of a job retrain side by side (LockstepTrainer); the store's epochs it reads.
     ratios = len(config["pruning"]["compression"])
     return {"pruning.compression": FLOAT_BYTES * TRAINER_COPIES * ratios * sizes.n_params,
-            "network.hidden_layers": FLOAT_BYTES * 4 * sizes.n_params,
+            NETWORK_TERM: FLOAT_BYTES * 4 * sizes.n_params,
             "data.train_size": sizes.images_bytes()}
 
 
@@ -270,18 +273,18 @@ def _level_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     iterative_cfg = config["pruning"]["iterative"]
     epochs = {f"pruning.iterative.{p}.epochs": iterative_cfg[p]["epochs"] for p in iterative_cfg["protocols"]}
     key = max(epochs, key=epochs.get, default="pruning.iterative.protocols")
-    return {"network.hidden_layers": FLOAT_BYTES * (TRAINER_COPIES + 6) * sizes.n_params,
+    return {NETWORK_TERM: FLOAT_BYTES * (TRAINER_COPIES + 6) * sizes.n_params,
             key: FLOAT_BYTES * 2 * (epochs.get(key, 0) + 1) * sizes.n_params,
             "data.train_size": sizes.images_bytes()}
 
 
 def _figure_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
-    return {"network.hidden_layers": FIGURE_BYTES_PER_WEIGHT * sizes.n_weights}
+    return {NETWORK_TERM: FIGURE_BYTES_PER_WEIGHT * sizes.n_weights}
 
 
 def _change_scale_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     # Two epochs of parameters and the statistics of every parameter (absolute, relative, scale).
-    return {"network.hidden_layers": FLOAT_BYTES * 10 * sizes.n_params}
+    return {NETWORK_TERM: FLOAT_BYTES * 10 * sizes.n_params}
 
 
 def _aggregate_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
@@ -293,7 +296,23 @@ def _aggregate_terms(config: dict, sizes: NetworkSizes) -> dict[str, float]:
     return {"experiments.repeats": 3 * ROW_BYTES * rows}  # the job tables, their concatenation, the summary
 
 
-# rule -> (base MB, terms per config key in bytes).
+def epoch_seconds(multiply_adds: int, batch_size: int, n_fit: int) -> float:
+    """Seconds per epoch of the compiled training loop on one core: a cost per step plus one per
+    multiply-add of the forward pass (``LayerStack.multiply_adds``; the backward pass costs in
+    proportion) and sample: the line through two measured MLPs (2026-12-03), whose multiply-adds are
+    their weights: the article's (89,610, batch 32, 54,000 images: 0.63 s) and LeNet-300-100
+    (266,200, batch 60, 55,000: 1.26 s). Counting multiply-adds, a conv layer's many output
+    positions count, not only its few weights."""
+    return math.ceil(n_fit / batch_size) * (1.5e-4 + 7.6e-11 * multiply_adds * batch_size)
+
+
+def network_key(config: dict) -> str:
+    """The key a size of the network is blamed on: the layer list, or the MLP shorthand's widths."""
+    return "network.layers" if config["network"].get("layers") is not None else "network.hidden_layers"
+
+
+# rule -> (base MB, terms per config key in bytes); NETWORK_TERM is the network's size, named
+# in a message by network_key.
 JOB_MEMORY: dict[str, tuple[float, Callable[[dict, NetworkSizes], dict[str, float]]]] = {
     "train_network": (TENSORFLOW_BASE_MB, _training_terms),
     "prune": (TENSORFLOW_BASE_MB, _prune_terms),
@@ -314,7 +333,8 @@ def job_memory_terms(config: dict, rule: str) -> tuple[str, dict[str, float]]:
     best = None
     for name in config["data"]["datasets"]:
         sizes = NetworkSizes.of(config, name)
-        parts = {"base": float(base_mb), **{key: value / MB for key, value in terms(config, sizes).items()}}
+        parts = {"base": float(base_mb), **{(network_key(config) if key == NETWORK_TERM else key): value / MB
+                                            for key, value in terms(config, sizes).items()}}
         if best is None or sum(parts.values()) > sum(best[1].values()):
             best = (sizes.title, parts)
     return best
@@ -349,7 +369,7 @@ def check_job_memory(config: dict, limit_mb: float | None = None) -> None:
         if request <= limit_mb:
             continue
         title, parts = job_memory_terms(config, rule)
-        key = max((k for k in parts if k != "base"), key=parts.get, default="network.hidden_layers")
+        key = max((k for k in parts if k != "base"), key=parts.get, default=NETWORK_TERM)
         raise InputError(f"{key}: a {rule} job of the {title} network would ask for {request:,} MB of memory "
                          f"(estimate {human_bytes(sum(parts.values()) * MB)}, {human_bytes(parts[key] * MB)} of it "
                          f"from {key}, x{MARGIN:g}); {where} {limit_mb:,.0f} MB")

@@ -2,10 +2,15 @@
 
 Layout (readable with h5py alone; documented in the README):
 
-    /                          attrs: format, format_version, activation, output_activation,
-                                      layer_sizes, epochs, seed, final_test_accuracy, config (JSON)
-    /layers/layer_<l>/kernel   float32 (epochs + 1, n_in, n_out)   index 0 = true initialisation
+    /                          attrs: format, format_version, architecture (JSON: input_shape, layers,
+                                      initializer), output_activation, epochs, seed,
+                                      final_test_accuracy, config (JSON)
+    /layers/layer_<l>/kernel   float32 (epochs + 1, *kernel shape)   index 0 = true initialisation
     /layers/layer_<l>/bias     float32 (epochs + 1, n_out)
+
+Layer l is the l-th parameterised layer of ``architecture.layers`` (dense or conv2d); kernels
+are in Keras' axis order: dense (n_in, n_out), conv2d (kernel height, kernel width, input
+channels, filters).
     /history/<metric>          float64 (epochs,) per-epoch loss, accuracy, val_loss, val_accuracy
     /history/test_accuracy     float64 (epochs + 1,) test accuracy at every stored epoch
 
@@ -30,7 +35,7 @@ from .fileio import atomic_path
 from .model import Architecture, Network
 
 FORMAT = "useless-params-weights"
-FORMAT_VERSION = 2  # 2: every dataset Fletcher-32 checksummed
+FORMAT_VERSION = 3  # 2: every dataset Fletcher-32 checksummed; 3: the architecture as a layer list
 
 
 def write_store(
@@ -41,15 +46,16 @@ def write_store(
     history: dict[str, np.ndarray],
     attrs: dict,
 ) -> None:
-    """Write a store atomically. ``kernels[l]`` is (epochs + 1, n_in, n_out); ``biases[l]`` (epochs + 1, n_out),
-    in the shapes ``architecture`` gives (recorded as the ``layer_sizes`` and ``activation`` attributes)."""
+    """Write a store atomically. ``kernels[l]`` is (epochs + 1, *kernel shape); ``biases[l]`` (epochs + 1, n_out),
+    in the shapes ``architecture`` gives (recorded as the ``architecture`` attribute)."""
+    if len(kernels) != architecture.n_layers:
+        raise ValueError(f"{len(kernels)} kernels for {architecture.n_layers} parameterised layers")
     for layer, (kernel, bias) in enumerate(zip(kernels, biases, strict=True)):
         if (np.shape(kernel)[1:], np.shape(bias)[1:]) != (architecture.kernel_shape(layer),
                                                          architecture.bias_shape(layer)):
             raise ValueError(f"layer {layer}: kernel {np.shape(kernel)} and bias {np.shape(bias)} are not "
-                             f"the shapes of layer_sizes {list(architecture.layer_sizes)}")
-    attrs = {"activation": architecture.activation, "initializer": architecture.initializer, "output_activation": "softmax",
-             "layer_sizes": list(architecture.layer_sizes), **attrs}
+                             f"the shapes of {architecture.stack.describe()}")
+    attrs = {"architecture": architecture.record(), "output_activation": "softmax", **attrs}
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5.attrs["format"] = FORMAT
@@ -72,7 +78,9 @@ class WeightStore:
     Parameters are read per epoch on demand, so a job that needs one epoch reads one epoch.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, expected: Architecture | dict | None = None):
+        """``expected``: the architecture (or its ``record()``) the config describes; a store of other
+        layers is refused, naming the file (``check_architecture``)."""
         self.path = Path(path)
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such weight store")
@@ -88,7 +96,6 @@ class WeightStore:
                 shapes = [(h5[f"layers/layer_{l}/kernel"].shape, h5[f"layers/layer_{l}/bias"].shape)
                           for l in range(self.n_layers)]
                 self.history = {k: h5[f"history/{k}"][()] for k in h5.get("history", {})}
-                self.activation = str(self.attrs["activation"])
                 unchecked = [name for name, obj in _datasets(h5) if not obj.fletcher32]
             except (OSError, KeyError, ValueError) as exc:
                 raise InputError(f"{self.path}: damaged weight store ({exc}); {REBUILD}") from exc
@@ -98,22 +105,32 @@ class WeightStore:
             raise InputError(f"{self.path}: damaged weight store (no layers)")
         self.n_epochs = shapes[0][0][0] - 1
         try:
-            # Stores written before network.initializer existed were Glorot-uniform.
-            self.architecture = Architecture(tuple(int(n) for n in self.attrs["layer_sizes"]), self.activation,
-                                             str(self.attrs.get("initializer", "glorot_uniform")))
+            self.architecture = Architecture.from_record(json.loads(self.attrs["architecture"]),
+                                                         f"{self.path}: attribute architecture")
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{self.path}: damaged weight store (layer_sizes {exc}); {REBUILD}") from exc
+            raise InputError(f"{self.path}: damaged weight store (architecture {exc}); {REBUILD}") from exc
+        described = self.architecture.stack.describe()
         if self.architecture.n_layers != self.n_layers:
-            raise InputError(f"{self.path}: {self.n_layers} layers stored but layer_sizes "
-                             f"{list(self.architecture.layer_sizes)} describes {self.architecture.n_layers}")
+            raise InputError(f"{self.path}: {self.n_layers} layers stored but its architecture ({described}) "
+                             f"has {self.architecture.n_layers}")
         for layer, (kernel, bias) in enumerate(shapes):
             # The shapes the architecture gives, with one leading entry per stored epoch.
             want_kernel = (self.n_epochs + 1, *self.architecture.kernel_shape(layer))
             want_bias = (self.n_epochs + 1, *self.architecture.bias_shape(layer))
             if kernel != want_kernel or bias != want_bias:
                 raise InputError(f"{self.path}: layer_{layer} kernel {kernel} and bias {bias} do not match "
-                                 f"layer_sizes {list(self.architecture.layer_sizes)} "
-                                 f"(expected {want_kernel} and {want_bias})")
+                                 f"its architecture ({described}; expected {want_kernel} and {want_bias})")
+        if expected is not None:
+            self.check_architecture(expected if isinstance(expected, Architecture) else Architecture.from_record(expected))
+
+    def check_architecture(self, expected: Architecture) -> None:
+        """Refuse a store whose layers are not the ones the config describes (naming the file)."""
+        def described(architecture: Architecture) -> str:
+            return f"{architecture.stack.describe()} ({architecture.initializer})"
+
+        if self.architecture != expected:
+            raise InputError(f"{self.path}: holds {described(self.architecture)}, but the config describes "
+                             f"{described(expected)}; {REBUILD}")
 
     def _open(self) -> h5py.File:
         try:
@@ -141,7 +158,7 @@ class WeightStore:
             except (OSError, KeyError, ValueError) as exc:
                 # HDF5 reports a checksum mismatch as "filter returned failure during read".
                 raise InputError(f"{self.path}: damaged weight store (epoch {e}: {exc}); {REBUILD}") from exc
-        return Network(kernels, biases, self.activation)
+        return Network(kernels, biases, self.architecture)
 
 
 def _datasets(h5: h5py.Group) -> list[tuple[str, h5py.Dataset]]:

@@ -221,7 +221,7 @@ class CompiledTrainer:
         biases = [np.stack([b[l] for _, b in snapshots]) for l in range(n_layers)]
         result = {key: np.asarray(values) for key, values in history.items()}
         result["test_accuracy"] = np.array([
-            forward.accuracy(Network.at_epoch(kernels, biases, e, self.architecture.activation),
+            forward.accuracy(Network.at_epoch(kernels, biases, e, self.architecture),
                              self.x_test, self.y_test)
             for e in range(len(snapshots))
         ])

@@ -23,6 +23,7 @@ rule change_scale:
         runtime=measured_runtime(1),
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
+        architecture=architecture_record,
     script:
         "../../scripts/change_scale.py"
 

@@ -51,6 +51,7 @@ from useless_params.sizing import (
     JOB_MEMORY,
     MARGIN,
     check_budget,
+    epoch_seconds,
     check_job_memory,
     evaluator_chunk_mb,
     job_memory_mb,
@@ -96,7 +97,8 @@ try:
         config,
         [
             lambda c: check_config(c, SCHEMA),
-            lambda c: activation(c["network"]["activation"]),
+            lambda c: c["network"]["activation"] is None
+            or activation(c["network"]["activation"]),
             lambda c: initializer(c["network"]["initializer"]),
             lambda c: optimizer(c["training"]["optimizer"]),
             pruning.check_config,
@@ -171,38 +173,40 @@ def measured_runtime(seconds, work=1.0):
     return lambda wildcards, attempt: attempt * minutes
 
 
-# Every dataset's network (input width and class count from the dataset registry).
+# Every dataset's network (image shape and class count from the dataset registry).
 ARCHITECTURES = {
     name: Architecture.from_config(
         config["network"],
-        DATASET_REGISTRY[name].n_features,
+        DATASET_REGISTRY[name].image_shape,
         DATASET_REGISTRY[name].n_classes,
     )
     for name in DATASETS
 }
-LAYER_SIZES = {name: list(a.layer_sizes) for name, a in ARCHITECTURES.items()}
+# An MLP's widths, which the published points name their networks by (none for a conv net yet).
+LAYER_SIZES = {
+    name: list(a.layer_sizes) if a.is_mlp else [] for name, a in ARCHITECTURES.items()
+}
+
+
+def architecture_record(wildcards):
+    """The layers the config gives the network of this dataset (a store of others is refused)."""
+    return ARCHITECTURES[wildcards.dataset].record()
+
+
 # Parameterised layers of every trained network (the same on every dataset), from its layers.
 N_LAYERS = len(ARCHITECTURES[DATASETS[0]].stack.parameterised)
-
-
-def epoch_seconds(weights, batch_size, n_fit):
-    """Seconds per epoch of the compiled training loop on one core: a cost per step plus one per
-    weight and sample, the line through two measured networks (2026-12-03): the article's
-    (89,610 weights, batch 32, 54,000 images: 0.63 s) and LeNet-300-100 (266,200, batch 60,
-    55,000: 1.26 s)."""
-    return math.ceil(n_fit / batch_size) * (1.5e-4 + 7.6e-11 * weights * batch_size)
 
 
 # Training work per epoch relative to the measured default (images, network size, batch size):
 # the runtimes measured on the default run scale by it.
 TRAIN_FRACTION = max(
     epoch_seconds(
-        sum(a * b for a, b in zip(sizes, sizes[1:])),
+        sum(architecture.stack.multiply_adds()),
         config["training"]["batch_size"],
         (config["data"]["train_size"] or DATASET_REGISTRY[name].n_train)
         * (1 - config["training"]["validation_split"]),
     )
-    for name, sizes in LAYER_SIZES.items()
+    for name, architecture in ARCHITECTURES.items()
 ) / epoch_seconds(89610, 32, 54000)
 # The evaluator's batch (experiments.batch_memory_mb), a resource so that changing it reruns
 # nothing; capped at what all the repeats of one job fill (Evaluator.accuracy's chunks are then

@@ -29,6 +29,7 @@ rule disturb:
     params:
         # Only what changes the numbers: editing a grid must not rerun other jobs.
         value=grid_value,
+        architecture=architecture_record,
         repeats=EXPERIMENTS_CFG["repeats"],
         seed=EXPERIMENTS_CFG["seed"],
         test_size=config["data"]["test_size"],

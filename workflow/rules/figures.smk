@@ -33,6 +33,7 @@ rule figure1:
     params:
         reference_epoch=config["change_scale"]["reference_epoch"],
         dpi=config["figures"]["dpi"],
+        architecture=ARCHITECTURES[DATASETS[0]].record(),
     script:
         "../../scripts/figure1.py"
 

@@ -38,6 +38,7 @@ rule prune_level:
     params:
         # Not the number of levels: adding levels must not rerun the existing ones.
         protocol=protocol_settings,
+        architecture=architecture_record,
         rate=ITERATIVE_AMOUNT.rate,
         output_rate=ITERATIVE_AMOUNT.output_rate,
         controls=ITERATIVE_CFG["controls"],

@@ -34,6 +34,7 @@ rule prune:
     params:
         compression=PRUNING_CFG["compression"],
         reference_epoch=config["change_scale"]["reference_epoch"],
+        architecture=architecture_record,
         seed=PRUNING_CFG["seed"],
         # The mode's epochs and learning rate (pruning.<mode>), and what the trainer reads.
         retrain=retrain_settings,

@@ -49,7 +49,7 @@ def check_config(config: dict) -> None:
             if name not in known:
                 raise InputError(f"{section}.{key}[{index}]: unknown value {shown(name)}; expected one of {', '.join(known)}")
     epochs = config["training"]["epochs"]
-    architectures = [(dataset(name), Architecture.from_config(config["network"], dataset(name).n_features,
+    architectures = [(dataset(name), Architecture.from_config(config["network"], dataset(name).image_shape,
                                                               dataset(name).n_classes))
                      for name in config["data"]["datasets"]]
     if pruning_cfg["criteria"]:
@@ -67,7 +67,7 @@ def check_config(config: dict) -> None:
                              f"with the dense run after as many epochs from the rewind point")
     per_level = amount(iterative_cfg)
     for entry, architecture in architectures:
-        counts = per_level.counts_after([a * b for a, b in architecture.kernel_shapes()], iterative_cfg["levels"])
+        counts = per_level.counts_after(architecture.kernel_sizes(), iterative_cfg["levels"])
         for level, kept in enumerate(counts, start=1):
             if min(kept) < 1:
                 layer = kept.index(min(kept))
@@ -84,7 +84,7 @@ def _check_one_shot(pruning_cfg: dict, epochs: int, architectures) -> None:
         raise InputError(f"pruning.rewind.epochs: {pruning_cfg['rewind']['epochs']} is beyond training.epochs "
                          f"({epochs}); a rewound network is compared with the dense network after as many epochs")
     for entry, architecture in architectures:
-        weights = [a * b for a, b in architecture.kernel_shapes()]
+        weights = architecture.kernel_sizes()
         for allocation in pruning_cfg["allocations"]:
             smallest = min(weights) if allocation == "layer" else sum(weights)
             largest = max(weights) if allocation == "layer" else sum(weights)

@@ -163,7 +163,7 @@ def run_level(chain: Chain, level: int, previous: LevelState, *, reference: Netw
 
     def trained(start_network: Network, run_mask: Mask, variant: str) -> tuple[Network, dict]:
         run = train(run_mask.apply(start_network), run_mask, epochs, learning_rate, chain.run_seed(level, variant))
-        network = Network.at_epoch(run.kernels, run.biases, -1, start_network.activation)
+        network = Network.at_epoch(run.kernels, run.biases, -1, start_network.architecture)
         leaked = run_mask.leaked(network)
         if leaked:
             raise AssertionError(f"{leaked} pruned weights are nonzero after level {level} ({variant})")

@@ -18,7 +18,7 @@ from .job import JobIdentity
 from .masks import Mask
 
 FORMAT = "useless-params-level"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the architecture as a layer list (attribute architecture)
 
 
 @dataclass
@@ -36,8 +36,7 @@ class LevelState:
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
             h5.attrs["format"], h5.attrs["format_version"] = FORMAT, FORMAT_VERSION
             h5.attrs["identity"] = json.dumps({**chain.identity(), "level": self.level}, sort_keys=True)
-            h5.attrs["layer_sizes"] = list(self.network.architecture.layer_sizes)
-            h5.attrs["activation"] = self.network.activation
+            h5.attrs["architecture"] = json.dumps(self.network.architecture.record(), sort_keys=True)
             for layer, (m, k, b) in enumerate(zip(self.mask.layers, self.network.kernels, self.network.biases)):
                 # HDF5's Fletcher-32 checksum on every dataset, verified on every read (as the weight store).
                 h5.create_dataset(f"layer_{layer}/mask", data=np.asarray(m, np.uint8), fletcher32=True)
@@ -60,7 +59,7 @@ class LevelState:
                     wrong = sorted(k for k in expected if identity.get(k) != expected[k])
                     raise InputError(f"{path}: holds {', '.join(f'{k} {identity.get(k)!r}' for k in wrong)}, "
                                      f"the path says {', '.join(f'{k} {expected[k]!r}' for k in wrong)}; {REBUILD}")
-                architecture = Architecture(tuple(int(n) for n in h5.attrs["layer_sizes"]), str(h5.attrs["activation"]))
+                architecture = Architecture.from_record(json.loads(h5.attrs["architecture"]), f"{path}: architecture")
                 layers = [h5[f"layer_{l}"] for l in range(architecture.n_layers)]
                 if any(not d.fletcher32 for g in layers for d in g.values()):
                     raise InputError(f"{path}: a dataset has no checksum; {REBUILD}")
@@ -72,7 +71,7 @@ class LevelState:
         for l, (m, k) in enumerate(zip(masks, kernels)):
             if m.shape != architecture.kernel_shape(l) or k.shape != m.shape or np.count_nonzero(k[~m]):
                 raise InputError(f"{path}: layer {l}'s kernel and mask disagree; {REBUILD}")
-        return cls(level, Mask(masks), Network(kernels, biases, architecture.activation))
+        return cls(level, Mask(masks), Network(kernels, biases, architecture))
 
 
 

@@ -54,7 +54,7 @@ class Mask:
     def apply(self, network: Network) -> Network:
         """``network`` with every pruned weight exactly +0 (np.where: a product would give -0.0); biases unchanged."""
         kernels = [np.where(m, np.asarray(k, np.float32), np.float32(0)) for k, m in zip(network.kernels, self.layers)]
-        return Network(kernels, [np.asarray(b, np.float32) for b in network.biases], network.activation)
+        return Network(kernels, [np.asarray(b, np.float32) for b in network.biases], network.architecture)
 
     def leaked(self, network: Network) -> int:
         """How many pruned weights of ``network`` are nonzero (0 for a correctly masked network)."""

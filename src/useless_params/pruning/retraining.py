@@ -71,8 +71,27 @@ def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture,
                    threads: int = 1) -> Retrainer:
     """A ``Retrainer`` that trains its networks in lockstep (``lockstep.LockstepTrainer``: one
     step for all of them on the same batch, about 1.2-1.7x the network-epochs per second of
-    one network at a time); each network's final weights. Imports TensorFlow."""
+    one network at a time); each network's final weights. Imports TensorFlow.
+
+    A network with conv layers is retrained one network at a time by the compiled loop, every
+    network from the same seed (so on the same batch order, as in lockstep): the lockstep
+    layout (one wide product per dense layer) has no conv counterpart yet (issue 32)."""
     from ..lockstep import LockstepTrainer
+    from ..training import CompiledTrainer
+
+    if not architecture.is_mlp:
+        compiled: list[CompiledTrainer] = []  # traced once, on the first call
+
+        def retrain_one_at_a_time(starts: list[Network], masks: list[Mask], epochs: int, learning_rate: float,
+                                  seed: int) -> list[Network]:
+            if not compiled:
+                compiled.append(CompiledTrainer(x_train, y_train, x_test, y_test, architecture, trainer_settings,
+                                                threads))
+            runs = [compiled[0].run(seed, epochs=epochs, learning_rate=learning_rate, start=start,
+                                    masks=[np.asarray(m) for m in mask.layers]) for start, mask in zip(starts, masks)]
+            return [Network.at_epoch(run.kernels, run.biases, -1, start.architecture) for run, start in zip(runs, starts)]
+
+        return retrain_one_at_a_time
 
     trainers: dict[int, LockstepTrainer] = {}  # by the number of networks: traced once per size
 
@@ -84,6 +103,6 @@ def make_retrainer(x_train, y_train, x_test, y_test, architecture: Architecture,
                                           threads)
         runs = trainers[k].run(seed, epochs=epochs, learning_rate=learning_rate, starts=starts,
                                masks=[[np.asarray(m) for m in mask.layers] for mask in masks], every_epoch=False)
-        return [Network.at_epoch(run.kernels, run.biases, -1, start.activation) for run, start in zip(runs, starts)]
+        return [Network.at_epoch(run.kernels, run.biases, -1, start.architecture) for run, start in zip(runs, starts)]
 
     return retrain

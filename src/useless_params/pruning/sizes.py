@@ -5,11 +5,12 @@ report it next to the compression ratio)."""
 from __future__ import annotations
 
 import gzip
+import json
 import io
 
 import numpy as np
 
-from ..model import Network
+from ..model import Architecture, Network
 
 
 def nonzero_parameters(network: Network) -> int:
@@ -45,7 +46,11 @@ def sparse_export(network: Network) -> bytes:
         arrays[f"l{layer}_values"] = matrix[rows, cols]
         arrays[f"l{layer}_bias"] = np.asarray(bias, np.float32)
     buffer = io.BytesIO()
-    np.savez(buffer, n_layers=np.array(network.n_layers), activation=np.array(network.activation), **arrays)
+    # An MLP's export names only its activation (the widths are the kernels'), so the bytes the
+    # pruning tables quote stay as they were; any other network carries its layer list.
+    header = ({"activation": np.array(network.activation)} if network.architecture.is_mlp
+              else {"architecture": np.array(json.dumps(network.architecture.record(), sort_keys=True))})
+    np.savez(buffer, n_layers=np.array(network.n_layers), **header, **arrays)
     # mtime=0: the same network gives the same bytes.
     return gzip.compress(buffer.getvalue(), mtime=0)
 
@@ -62,7 +67,9 @@ def sparse_import(blob: bytes) -> Network:
             matrix[rows, indices] = values
             kernels.append(matrix.reshape(shape))
             biases.append(npz[f"l{layer}_bias"].copy())
-        return Network(kernels, biases, str(npz["activation"]))
+        if "architecture" in npz:
+            return Network(kernels, biases, Architecture.from_record(json.loads(str(npz["architecture"]))))
+        return Network.mlp(kernels, biases, str(npz["activation"]))
 
 
 def size_columns(network: Network, mask_kept: int) -> dict:
