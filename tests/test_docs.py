@@ -89,7 +89,7 @@ def _copy_docs(tmp_path):
         target = tmp_path / page.relative_to(REPO)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(page, target)
-    for directory in ("docs/results", "docs/lenet300"):
+    for directory in ("docs/results", "docs/lenet300", "configs"):  # configs: the presets tables count layers of
         shutil.copytree(REPO / directory, tmp_path / directory)
     return tmp_path
 

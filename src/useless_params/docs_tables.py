@@ -187,6 +187,7 @@ ARTICLE_RUN_FILES = {
 TRAININGS = "results/networks/*/seed*/training.json"  # -> networks/{dataset}/seed{seed}/training.json
 FIVE_SEEDS_RUN = Path("docs/results/five_seeds")
 TWO_DATASETS_RUN = Path("docs/results/two_datasets")
+LENET5_RUN = Path("docs/results/lenet5")
 
 RUNS: dict[str, CommittedRun] = registry(
     CommittedRun("article", ARTICLE_RUN, ARTICLE_RUN_FILES, "snakemake all --cores 2"),
@@ -212,6 +213,10 @@ RUNS: dict[str, CommittedRun] = registry(
         "figure7.png": "results/figures/figure7.png",
         "pruning.png": "results/figures/pruning.png",
     }, "snakemake all --cores 2 --configfile configs/two_datasets.yaml"),
+    CommittedRun("lenet5", LENET5_RUN, {
+        "training.json": "results/networks/mnist/seed1/training.json",
+        "history.csv": "results/networks/mnist/seed1/history.csv",
+    }, "snakemake results/networks/mnist/seed1/weights.h5 --cores 2 --configfile configs/lenet5.yaml"),
 )
 
 
@@ -583,6 +588,36 @@ def run_wall_time(run: Path) -> Callable[[Path], str]:
     return write
 
 
+# Han et al. 2015, Table 3: Caffe's LeNet-5 before pruning (what their 12x is measured against).
+HAN_LENET5 = {"error": 0.0080, "weights": 430_500, "flops": 576_000 + 3_200_000 + 800_000 + 10_000}  # FLOPs: 2 per multiply-add
+
+
+def lenet5_dense(root: Path) -> str:
+    """Our dense LeNet-5 (Caffe's net and solver, configs/lenet5.yaml) against Han et al.'s: test
+    error, weights and FLOPs (counted by the layers), epochs and time."""
+    import json
+
+    import yaml
+
+    from .model import Architecture
+
+    path = root / LENET5_RUN / "training.json"
+    if not path.exists():
+        raise InputError(f"{LENET5_RUN / 'training.json'}: no such result file (the table that quotes it cannot be written)")
+    run = json.loads(path.read_text())
+    history = _read(root, LENET5_RUN / "history.csv")
+    preset = yaml.safe_load((root / "configs" / "lenet5.yaml").read_text())
+    stack = Architecture.from_config(preset["network"], (28, 28), 10).stack
+    # Han et al. count a multiply and an add per multiply-add, no bias adds
+    flops = 2 * sum(stack.multiply_adds())
+    ours = [f"ours, seed {run['seed']} (Caffe's net and solver, {len(history)} epochs)",
+            f"{100 * (1 - run['test_accuracy']):.2f} %", f"{stack.n_weights:,}", f"{flops / 1e6:.2f}M",
+            f"{run['seconds_per_epoch']:.1f} s per epoch, {run['wall_seconds'] / 60:.1f} min"]
+    han = ["Han et al. 2015, Table 3 (Caffe)", f"{100 * HAN_LENET5['error']:.2f} %", f"{HAN_LENET5['weights']:,}",
+           f"{HAN_LENET5['flops'] / 1e6:.2f}M", "—"]
+    return _table(["dense LeNet-5", "test error", "weights", "FLOPs", "training time (2 cores, 1 thread)"], [ours, han])
+
+
 @dataclass(frozen=True)
 class GeneratedTable:
     name: str
@@ -608,6 +643,7 @@ TABLES: dict[str, GeneratedTable] = registry(
     GeneratedTable("five-seeds-wall-time", run_wall_time(FIVE_SEEDS_RUN), "the five-seeds run's wall time"),
     GeneratedTable("two-datasets", two_datasets, "MNIST against Fashion-MNIST, seed 1"),
     GeneratedTable("two-datasets-wall-time", run_wall_time(TWO_DATASETS_RUN), "the two-datasets run's wall time"),
+    GeneratedTable("lenet5-dense", lenet5_dense, "our dense LeNet-5 against Han et al.'s"),
     GeneratedTable("glance", glance, "README: results at a glance"),
 )
 
