@@ -35,7 +35,8 @@ def main(smk):
     started = time.perf_counter()
     state, rows = iterative.run_level(
         chain, level, previous, reference=point, rewind_point=point,
-        amount=PruneFraction(p.rate, p.output_rate), settings=settings, controls=p.controls,
+        amount=PruneFraction(p.rate, p.output_rate, p.conv_rate, store.architecture.layer_types()),
+        settings=settings, controls=p.controls,
         train=train, architecture=store.architecture)
     print(f"{w.dataset}/seed{w.seed}/{w.protocol}/{w.allocation}/{w.criterion}/draw{w.draw} level {level}: "
           f"{rows[0]['kept_fraction']:.4f} of the weights left, accuracy {rows[0]['accuracy']:.4f}, "

@@ -38,6 +38,8 @@ def test_every_stage_runs_on_a_conv_net(conv_run):
     assert set(pruned["compression"]) >= {2.0, 8.0} and (pruned["accuracy"] > 0.1).all()
     level = pd.read_csv(conv_run / NETWORK / "iterative/imp_rewind/global/change_scale/draw0/level1.csv")
     assert (level["accuracy"].between(0, 1)).all()
+    # conv1 (100 weights) at conv_rate 0.2, fc1 at rate 0.5, the output layer at 0.25: per-kind rates
+    assert level["layer_kept_fractions"].iloc[0] == "0.8;0.5;0.75"
     for figure in ("figure1", "figure2"):
         assert (conv_run / "results/figures" / f"{figure}.png").stat().st_size > 10_000
 

@@ -26,6 +26,26 @@ def test_prune_fraction_counts_per_layer_and_global_with_the_output_rate():
     assert PruneFraction.kept(30, 0.1) == 27  # 0.1 x 30 is 3, not 3.0000000000000004 -> 4
 
 
+def test_conv_layers_are_pruned_at_their_own_rate_and_ranked_apart_under_global_allocation():
+    """The lottery-ticket convention for conv nets: conv layers at a lower rate than dense ones,
+    the output layer at its own; LeNet-5's layer types come from its architecture."""
+    lenet5 = Architecture.from_config({"layers": [
+        {"type": "conv2d", "filters": 20, "kernel_size": 5}, {"type": "max_pool", "size": 2},
+        {"type": "conv2d", "filters": 50, "kernel_size": 5}, {"type": "max_pool", "size": 2}, {"type": "flatten"},
+        {"type": "dense", "units": 500, "activation": "relu"}, {"type": "dense", "units": 10}]}, (28, 28), 10)
+    kinds = lenet5.layer_types()
+    assert kinds == ("conv2d", "conv2d", "dense", "dense")
+    amount = iterative.amount({"rate": 0.2, "output_rate": None, "conv_rate": 0.1}, kinds)
+    sizes = lenet5.kernel_sizes()  # 500, 25,000, 400,000, 5,000
+    assert [n for _, n in amount.groups(sizes, "layer")] == [450, 22_500, 320_000, 4_500]
+    assert amount.groups(sizes, "global") == [([0, 1], 22_950), ([2], 320_000), ([3], 4_500)]
+    same = iterative.amount({"rate": 0.2, "output_rate": None, "conv_rate": None}, kinds)
+    assert same.groups(sizes, "global") == [([0, 1, 2], 340_400), ([3], 4_500)]  # one rate: ranked together
+    # an MLP has no conv layer: conv_rate changes nothing
+    mlp = iterative.amount({"rate": 0.2, "output_rate": 0.1, "conv_rate": 0.05}, ("dense",) * 3)
+    assert mlp.groups([100, 50, 30], "global") == PruneFraction(0.2, 0.1).groups([100, 50, 30], "global")
+
+
 def test_a_rate_too_small_to_round_up_still_prunes_a_weight_per_level():
     """The ceil tolerance must not cancel a tiny rate: 1e-300 of 784 weights prunes one, not none
     (every level on the dense network); a layer with no weight left stays empty."""

@@ -108,6 +108,10 @@ class Architecture:
     def kernel_shapes(self) -> list[tuple[int, ...]]:
         return [tuple(p["kernel"]) for p in self.stack.parameter_shapes()]
 
+    def layer_types(self) -> tuple[str, ...]:
+        """Each parameterised layer's type (``dense``, ``conv2d``): what per-kind pruning rates read."""
+        return tuple(self.stack.layers[i].type for i in self.stack.parameterised)
+
     def kernel_sizes(self) -> list[int]:
         """Weights of each parameterised layer's kernel."""
         return [math.prod(shape) for shape in self.kernel_shapes()]

@@ -41,6 +41,7 @@ rule prune_level:
         architecture=architecture_record,
         rate=ITERATIVE_AMOUNT.rate,
         output_rate=ITERATIVE_AMOUNT.output_rate,
+        conv_rate=ITERATIVE_AMOUNT.conv_rate,
         controls=ITERATIVE_CFG["controls"],
         reference_epoch=config["change_scale"]["reference_epoch"],
         seed=PRUNING_CFG["seed"],

@@ -65,14 +65,15 @@ def check_config(config: dict) -> None:
             raise InputError(f"pruning.iterative.imp_rewind.epochs: {rewind['epochs']} epochs from epoch "
                              f"{rewind['rewind_epoch']} pass training.epochs ({epochs}); each level is compared "
                              f"with the dense run after as many epochs from the rewind point")
-    per_level = amount(iterative_cfg)
     for entry, architecture in architectures:
+        per_level = amount(iterative_cfg, architecture.layer_types())
         counts = per_level.counts_after(architecture.kernel_sizes(), iterative_cfg["levels"])
         for level, kept in enumerate(counts, start=1):
             if min(kept) < 1:
                 layer = kept.index(min(kept))
                 raise InputError(f"pruning.iterative.levels: {iterative_cfg['levels']} levels at rate "
-                                 f"{per_level.rate:g} (output {per_level.output_rate:g}) leave layer {layer} of the "
+                                 f"{per_level.rate:g} (output {per_level.output_rate:g}, conv "
+                                 f"{per_level.rate_of(layer):g}) leave layer {layer} of the "
                                  f"{entry.title} network no weight at level {level}; at most {level - 1} levels")
 
 

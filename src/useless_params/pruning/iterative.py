@@ -69,11 +69,13 @@ def protocol(name: str) -> Protocol:
     return lookup(PROTOCOLS, name, what="iterative protocol")
 
 
-def amount(iterative_cfg: dict) -> PruneFraction:
-    """The per-level amount of ``pruning.iterative``: ``rate``, and ``output_rate`` (empty: half of rate)."""
+def amount(iterative_cfg: dict, layer_types: tuple[str, ...] = ()) -> PruneFraction:
+    """The per-level amount of ``pruning.iterative``: ``rate``, ``output_rate`` (empty: half of rate)
+    and ``conv_rate`` (empty: rate), for layers of ``layer_types`` (``Architecture.layer_types``)."""
     rate = float(iterative_cfg["rate"])
-    output_rate = iterative_cfg["output_rate"]
-    return PruneFraction(rate, rate / 2 if output_rate is None else float(output_rate))
+    output_rate, conv_rate = iterative_cfg["output_rate"], iterative_cfg.get("conv_rate")
+    return PruneFraction(rate, rate / 2 if output_rate is None else float(output_rate),
+                         None if conv_rate is None else float(conv_rate), tuple(layer_types))
 
 
 @dataclass(frozen=True)

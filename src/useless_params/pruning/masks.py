@@ -83,11 +83,20 @@ class Compression:
 @dataclass(frozen=True)
 class PruneFraction:
     """Prune ``rate`` of the remaining weights (ceil, as open_lth does), the output layer at its own
-    ``output_rate``: one level of iterative pruning. ``global`` ranks the hidden layers together
-    and the output layer apart (its rate differs), as the lottery-ticket paper prunes LeNet."""
+    ``output_rate`` and conv layers at ``conv_rate`` (None: ``rate``): one level of iterative
+    pruning, the lottery-ticket paper's per-kind rates. ``kinds`` is each layer's type (the
+    architecture's ``layer_types``; empty: all dense). ``global`` ranks the hidden layers of one rate
+    together and the output layer apart, as the lottery-ticket paper prunes LeNet."""
 
     rate: float
     output_rate: float
+    conv_rate: float | None = None
+    kinds: tuple[str, ...] = ()
+
+    def rate_of(self, layer: int) -> float:
+        """The rate of hidden layer ``layer``: ``conv_rate`` for a conv layer (if set), else ``rate``."""
+        is_conv = layer < len(self.kinds) and self.kinds[layer] == "conv2d"
+        return self.conv_rate if is_conv and self.conv_rate is not None else self.rate
 
     @staticmethod
     def kept(remaining: int, rate: float) -> int:
@@ -103,9 +112,11 @@ class PruneFraction:
         last = len(remaining) - 1
         output = ([last], self.kept(remaining[last], self.output_rate))
         if check_allocation(allocation) == "layer":
-            return [([layer], self.kept(n, self.rate)) for layer, n in enumerate(remaining[:last])] + [output]
-        hidden = list(range(last))
-        return ([(hidden, self.kept(sum(remaining[:last]), self.rate))] if hidden else []) + [output]
+            return [([layer], self.kept(n, self.rate_of(layer))) for layer, n in enumerate(remaining[:last])] + [output]
+        by_rate: dict[float, list[int]] = {}  # hidden layers of one rate are ranked together
+        for layer in range(last):
+            by_rate.setdefault(self.rate_of(layer), []).append(layer)
+        return [(layers, self.kept(sum(remaining[l] for l in layers), rate)) for rate, layers in by_rate.items()] + [output]
 
     def counts_after(self, sizes: list[int], levels: int) -> list[list[int]]:
         """Per-layer kept counts after each of ``levels`` levels with ``layer`` allocation (config checks)."""
