@@ -51,6 +51,15 @@ DELTA_MAX_FRACTION = 0.2
 BLOCK_BYTES = 2 * 2**20
 
 
+def _disturbed_layers(kernels: dict, biases: dict) -> tuple[list[int], int]:
+    """The disturbed layers in order and the number of repeats every disturbed array agrees on."""
+    disturbed = sorted(set(kernels) | set(biases))
+    counts = {len(a) for a in list(kernels.values()) + list(biases.values())}
+    if len(counts) > 1:
+        raise ValueError(f"disturbed arrays disagree on the number of repeats: {sorted(counts)}")
+    return disturbed, counts.pop() if counts else 0
+
+
 class Evaluator:
     """Accuracy of ``network`` on (x, y), undisturbed or under batches of disturbed parameters."""
 
@@ -98,13 +107,9 @@ class Evaluator:
         when they are at most ``delta_max_fraction`` of its entries (0: never). Returns (R,).
         """
         kernels, biases = kernels or {}, biases or {}
-        disturbed = sorted(set(kernels) | set(biases))
+        disturbed, n_repeats = _disturbed_layers(kernels, biases)
         if not disturbed:
             return np.array([self.accuracy_undisturbed])
-        counts = {len(a) for a in list(kernels.values()) + list(biases.values())}
-        if len(counts) != 1:
-            raise ValueError(f"disturbed arrays disagree on the number of repeats: {sorted(counts)}")
-        n_repeats = counts.pop()
         delta = None  # the changed entries of the first disturbed layer, if the delta path pays
         if changed and disturbed[0] in changed and disturbed[0] in kernels:
             rows = self._kernel_rows(disturbed[0], np.asarray(changed[disturbed[0]], bool))
@@ -281,20 +286,17 @@ class StackEvaluator:
                  ) -> np.ndarray:
         """As ``Evaluator.accuracy``: ``kernels[l]`` (R, *kernel shape), ``biases[l]`` (R, n_out)."""
         kernels, biases = kernels or {}, biases or {}
-        disturbed = sorted(set(kernels) | set(biases))
+        disturbed, n_repeats = _disturbed_layers(kernels, biases)
         if not disturbed:
             return np.array([self.accuracy_undisturbed])
-        counts = {len(a) for a in list(kernels.values()) + list(biases.values())}
-        if len(counts) != 1:
-            raise ValueError(f"disturbed arrays disagree on the number of repeats: {sorted(counts)}")
         first, t = disturbed[0], self.tail
         if first >= t:
             def shifted(arrays):
                 return {layer - t: a for layer, a in (arrays or {}).items()}
             return self.tail_evaluator.accuracy(shifted(kernels), shifted(biases), shifted(changed), delta_max_fraction)
         start = self.stack.parameterised[first]
-        out = np.empty(counts.pop())
-        for repeat in range(len(out)):
+        out = np.empty(n_repeats)
+        for repeat in range(n_repeats):
             params = [{"kernel": kernels[l][repeat] if l in kernels else p["kernel"],
                        "bias": biases[l][repeat] if l in biases else p["bias"]} for l, p in enumerate(self.params)]
             logits = self._blocks(lambda part: self.stack.forward(part, params, start), self.inputs[first])
