@@ -12,7 +12,7 @@ def main(smk):
 
     entry = experiment(smk.params.experiment)
     summary = pd.read_csv(smk.input.summary, dtype={"scope": str})
-    plot = getattr(plots, entry.plot)(summary, **smk.params.options)
+    plot = getattr(plots, entry.plot)(summary, layer_names=smk.params.layer_names, **smk.params.options)
     plots.save(plot, smk.output.png, smk.output.pdf, smk.params.dpi)
 
 

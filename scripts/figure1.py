@@ -8,7 +8,8 @@ def main(smk):
     from useless_params import plots
     from useless_params.store import WeightStore
 
-    plot = plots.figure1(WeightStore(smk.input.store, expected=smk.params.architecture), smk.params.reference_epoch)
+    store = WeightStore(smk.input.store, expected=smk.params.architecture)
+    plot = plots.figure1(store, smk.params.reference_epoch, smk.params.layer_names)
     plots.save(plot, smk.output.png, smk.output.pdf, smk.params.dpi)
 
 

@@ -9,7 +9,7 @@ def main(smk):
     from useless_params.change_scale import ChangeScales
 
     draw = {"2": plots.figure2, "3": plots.figure3}[smk.wildcards.n]
-    plots.save(draw(ChangeScales.load(smk.input.scales)), smk.output.png, smk.output.pdf, smk.params.dpi)
+    plots.save(draw(ChangeScales.load(smk.input.scales), smk.params.layer_names), smk.output.png, smk.output.pdf, smk.params.dpi)
 
 
 run_rule(snakemake, main)  # noqa: F821 (provided by Snakemake)

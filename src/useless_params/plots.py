@@ -20,13 +20,16 @@ RELATIVE_WINDOW = (-100.0, 100.0)  # Figure 2's relative panels show this range,
 THEME = p9.theme_bw() + p9.theme(figure_size=(10, 6), legend_position="right")
 
 
-def scope_label(scope: str) -> str:
-    return "All layers" if str(scope) == ALL_LAYERS else f"Layer {scope}"
+def scope_label(scope: str, layer_names: list[str] | None = None) -> str:
+    """"Layer 2", or with the network's layer names (``LayerStack.names``) "Layer 2: fc1"."""
+    if str(scope) == ALL_LAYERS:
+        return "All layers"
+    return f"Layer {scope}" + (f": {layer_names[int(scope)]}" if layer_names else "")
 
 
-def _scope_factor(scopes: pd.Series) -> pd.Categorical:
-    labels = [scope_label(s) for s in scopes.astype(str)]
-    order = [scope_label(s) for s in sorted(set(scopes.astype(str)), key=scope_order)]
+def _scope_factor(scopes: pd.Series, layer_names: list[str] | None = None) -> pd.Categorical:
+    labels = [scope_label(s, layer_names) for s in scopes.astype(str)]
+    order = [scope_label(s, layer_names) for s in sorted(set(scopes.astype(str)), key=scope_order)]
     return pd.Categorical(labels, categories=order)
 
 
@@ -107,7 +110,7 @@ def _empty_panels(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
+def figure1(weights: WeightStore, reference_epoch: int, layer_names: list[str] | None = None) -> p9.ggplot:
     """Density of weights and biases per layer, before (reference epoch) and after training."""
     rows = []
     stages = {reference_epoch: f"Before (epoch {reference_epoch})", weights.n_epochs: f"After (epoch {weights.n_epochs})"}
@@ -115,7 +118,7 @@ def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
         net = weights.network(epoch)
         for layer in range(net.n_layers):
             for kind, values in (("kernel", net.kernels[layer]), ("bias", net.biases[layer])):
-                rows.append(pd.DataFrame({"value": values.ravel().astype(float), "layer": f"Layer {layer}",
+                rows.append(pd.DataFrame({"value": values.ravel().astype(float), "layer": scope_label(layer, layer_names),
                                           "kind": KIND_LABELS[kind], "stage": stage}))
     frame = pd.concat(rows, ignore_index=True)
     frame["stage"] = pd.Categorical(frame["stage"], categories=list(stages.values()))
@@ -136,21 +139,21 @@ def figure1(weights: WeightStore, reference_epoch: int) -> p9.ggplot:
     )
 
 
-def _change_frame(scales: ChangeScales, measure: str) -> pd.DataFrame:
+def _change_frame(scales: ChangeScales, measure: str, layer_names: list[str] | None = None) -> pd.DataFrame:
     rows = []
     for layer in range(scales.n_layers):
         for kind in ("kernel", "bias"):
             values = scales.stats[layer][kind][measure].ravel()
-            rows.append(pd.DataFrame({"value": values, "layer": f"Layer {layer}", "kind": KIND_LABELS[kind]}))
+            rows.append(pd.DataFrame({"value": values, "layer": scope_label(layer, layer_names), "kind": KIND_LABELS[kind]}))
     frame = pd.concat(rows, ignore_index=True)
     frame["kind"] = pd.Categorical(frame["kind"], categories=list(KIND_LABELS.values()))
     return frame
 
 
-def figure2(scales: ChangeScales) -> p9.ggplot:
+def figure2(scales: ChangeScales, layer_names: list[str] | None = None) -> p9.ggplot:
     """Density of the absolute change (top) and signed relative change in % (bottom)."""
-    absolute = _change_frame(scales, "absolute").assign(measure="Absolute  w' - w")
-    relative = _change_frame(scales, "relative").assign(measure="Relative  (w' - w) / w x 100")
+    absolute = _change_frame(scales, "absolute", layer_names).assign(measure="Absolute  w' - w")
+    relative = _change_frame(scales, "relative", layer_names).assign(measure="Relative  (w' - w) / w x 100")
     infinite = ~np.isfinite(relative["value"])
     lo, hi = RELATIVE_WINDOW
     outside = np.isfinite(relative["value"]) & ~relative["value"].between(lo, hi)
@@ -177,9 +180,9 @@ def figure2(scales: ChangeScales) -> p9.ggplot:
     )
 
 
-def figure3(scales: ChangeScales) -> p9.ggplot:
+def figure3(scales: ChangeScales, layer_names: list[str] | None = None) -> p9.ggplot:
     """Box plot of the signed relative change (%) per layer; infinite values are counted, not drawn."""
-    relative = _change_frame(scales, "relative")
+    relative = _change_frame(scales, "relative", layer_names)
     infinite = ~np.isfinite(relative["value"])
     notes = [f"{layer} {kind.lower()}: {int(n)} infinite values (w = 0, w' != 0) not drawn"
              for (layer, kind), n in relative[infinite].groupby(["layer", "kind"], observed=True).size().items() if n]
@@ -197,11 +200,12 @@ def figure3(scales: ChangeScales) -> p9.ggplot:
     )
 
 
-def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None) -> p9.ggplot:
+def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str | None = None,
+               layer_names: list[str] | None = None) -> p9.ggplot:
     """Mean accuracy with a light band of +/- 1 std over all repeats; with several network
     seeds also a darker band of +/- 1 std over the seeds' means."""
     frame, several_datasets = with_dataset_rows(summary)
-    frame["panel"] = _scope_factor(frame["scope"])
+    frame["panel"] = _scope_factor(frame["scope"], layer_names)
     frame["low"] = frame["mean_accuracy"] - frame["std_accuracy"]
     frame["high"] = frame["mean_accuracy"] + frame["std_accuracy"]
     frame["seed_low"] = frame["seed_mean_accuracy"] - frame["seed_std_accuracy"]
@@ -224,20 +228,20 @@ def _band_plot(summary: pd.DataFrame, x: str, xlab: str, title: str, color: str 
     )
 
 
-def figure4(summary: pd.DataFrame, reset_biases_max: float) -> p9.ggplot:
+def figure4(summary: pd.DataFrame, reset_biases_max: float, layer_names: list[str] | None = None) -> p9.ggplot:
     shown = summary[summary["value"] <= reset_biases_max]
     n = int(summary["n"].max())
     return _band_plot(shown, "value", "U (biases reset to Uniform[0, U))",
-                      f"Figure 4: resetting biases ({n} evaluations per point)")
+                      f"Figure 4: resetting biases ({n} evaluations per point)", layer_names=layer_names)
 
 
-def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
+def _selected_labels(summary: pd.DataFrame, layer_names: list[str] | None = None) -> pd.DataFrame:
     """'% of weights selected' at a few T ticks per panel: the article's top axis."""
     values = np.sort(summary["value"].unique())
     ticks = values[np.linspace(0, len(values) - 1, min(5, len(values))).round().astype(int)]
     summary, _ = with_dataset_rows(summary)
     labels = summary[summary["value"].isin(ticks)].drop_duplicates(["dataset_title", "scope", "value"]).copy()
-    labels["panel"] = _scope_factor(labels["scope"])
+    labels["panel"] = _scope_factor(labels["scope"], layer_names)
     labels["label"] = (labels["fraction_disturbed"] * 100).map(lambda p: f"{p:.1f}%")
     # A row of labels just above the highest band of each dataset's row, like the article's top axis.
     band_top = (summary["mean_accuracy"] + summary["std_accuracy"]).groupby(summary["dataset_title"], observed=True)
@@ -248,29 +252,30 @@ def _selected_labels(summary: pd.DataFrame) -> pd.DataFrame:
     return labels
 
 
-def figure5(summary: pd.DataFrame) -> p9.ggplot:
-    labels = _selected_labels(summary)
+def figure5(summary: pd.DataFrame, layer_names: list[str] | None = None) -> p9.ggplot:
+    labels = _selected_labels(summary, layer_names)
     return (
         _band_plot(summary, "value", "T: weights with change scale c <= T shuffled (%)",
-                   "Figure 5: shuffling weights with small change scale")
+                   "Figure 5: shuffling weights with small change scale", layer_names=layer_names)
         + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="center")
         + p9.labs(caption="Labels on top: % of the panel's weights selected at that T.")
     )
 
 
-def figure6(summary: pd.DataFrame) -> p9.ggplot:
+def figure6(summary: pd.DataFrame, layer_names: list[str] | None = None) -> p9.ggplot:
     frame = summary.assign(U=summary["reset_upper"].map(lambda u: f"U = {u:g}"))
-    labels = _selected_labels(summary)
+    labels = _selected_labels(summary, layer_names)
     return (
         _band_plot(frame, "value", "T: weights with change scale c <= T reset (%)",
-                   "Figure 6: resetting weights with small change scale", color="U")
+                   "Figure 6: resetting weights with small change scale", color="U", layer_names=layer_names)
         + p9.geom_text(p9.aes("value", "y", label="label"), data=labels, size=7, va="center")
         + p9.labs(color="", fill="", caption="U = 0: set to 0; U = 1: Uniform[0, 1). Labels on top: % of weights selected.")
     )
 
 
-def figure7(summary: pd.DataFrame) -> p9.ggplot:
-    """Accuracy against the fraction kept; with several datasets one line (and color) each."""
+def figure7(summary: pd.DataFrame, layer_names: list[str] | None = None) -> p9.ggplot:
+    """Accuracy against the fraction kept; with several datasets one line (and color) each
+    (``layer_names``: unused, the figure has no per-layer panel)."""
     frame, several_datasets = with_dataset_rows(summary.sort_values("value", kind="stable"))
     labels = pd.concat([group.iloc[::max(1, len(group) // 6)] for _, group in
                         frame.groupby("dataset_title", observed=True)])

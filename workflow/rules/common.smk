@@ -193,8 +193,10 @@ def architecture_record(wildcards):
     return ARCHITECTURES[wildcards.dataset].record()
 
 
-# Parameterised layers of every trained network (the same on every dataset), from its layers.
+# Parameterised layers of every trained network (the same on every dataset), from its layers,
+# and their names in the figures' panels (conv1, fc1, ...: LayerStack.names).
 N_LAYERS = len(ARCHITECTURES[DATASETS[0]].stack.parameterised)
+LAYER_NAMES = ARCHITECTURES[DATASETS[0]].stack.names
 
 
 # Training work per epoch relative to the measured default (images, network size, batch size):

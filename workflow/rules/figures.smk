@@ -34,6 +34,7 @@ rule figure1:
         reference_epoch=config["change_scale"]["reference_epoch"],
         dpi=config["figures"]["dpi"],
         architecture=ARCHITECTURES[DATASETS[0]].record(),
+        layer_names=LAYER_NAMES,
     script:
         "../../scripts/figure1.py"
 
@@ -63,6 +64,7 @@ rule figure2_3:
         runtime=measured_runtime(20.1),
     params:
         dpi=config["figures"]["dpi"],
+        layer_names=LAYER_NAMES,
     script:
         "../../scripts/figure2_3.py"
 
@@ -98,5 +100,6 @@ rule experiment_figure:
         description=lambda wildcards: FIGURE_EXPERIMENTS[wildcards.n].description,
         options=figure_options,
         dpi=config["figures"]["dpi"],
+        layer_names=LAYER_NAMES,
     script:
         "../../scripts/experiment_figure.py"
