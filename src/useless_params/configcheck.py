@@ -234,12 +234,13 @@ def _typed_scalar(node, schema: dict):
 
 def _integer_keys(schema: dict, path: tuple = ()) -> list[tuple]:
     """Key paths (with ``None`` for 'every item') whose schema type is integer."""
-    kind = schema.get("type")
-    if kind == "integer":
+    kinds = schema.get("type")
+    kinds = set(kinds) if isinstance(kinds, list) else {kinds}  # [array, 'null']: an optional list
+    if "integer" in kinds:
         return [path]
-    if kind == "object":
+    if "object" in kinds:
         return [p for key, sub in schema.get("properties", {}).items() for p in _integer_keys(sub, path + (key,))]
-    if kind == "array" and isinstance(schema.get("items"), dict):
+    if "array" in kinds and isinstance(schema.get("items"), dict):
         return _integer_keys(schema["items"], path + (None,))
     return []
 
