@@ -36,13 +36,18 @@ ARTICLE_RUN = Path("docs/results/article")
 def _read(root: Path, relative: Path):
     import pandas as pd
 
-    path = root / relative
-    if not path.exists():
-        raise InputError(f"{relative}: no such result file (the table that quotes it cannot be written)")
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(_existing(root, relative))
     if "status" in frame:  # published points the run could not be compared with
         frame = frame[frame["status"] == "ran"]
     return frame
+
+
+def _existing(root: Path, relative: Path) -> Path:
+    """``root / relative``, or one error naming the missing result file."""
+    path = root / relative
+    if not path.exists():
+        raise InputError(f"{relative}: no such result file (the table that quotes it cannot be written)")
+    return path
 
 
 def _wall_seconds(root: Path, run: Path) -> float:
@@ -441,6 +446,7 @@ def glance(root: Path) -> str:
     scale = _variant(seed1, "frankle2019_3.6", "change_scale", "pruned")
     magnitude = _variant(seed1, "frankle2019_3.6", "magnitude", "pruned")
     t29 = final.loc[29]
+    lenet5 = json.loads(_existing(root, LENET5_RUN / "training.json").read_text())
     rows = [
         ["the article's trained network", f"test accuracy {training['test_accuracy']:.4f} (article {ARTICLE['test_accuracy']}); "
          f"every Table 1 entry within {gap.max():.4f} of the article's", "[results](docs/results.md)"],
@@ -460,6 +466,9 @@ def glance(root: Path) -> str:
         ["change scale under the lottery-ticket protocol (seed 1)", f"{_acc(scale['mean_accuracy'])} at "
          f"{_pct(scale['kept_fraction'])}, magnitude {_acc(magnitude['mean_accuracy'])}",
          "[literature](docs/literature.md)"],
+        ["LeNet-5 (Caffe's net and solver, `configs/lenet5.yaml`), dense, seed 1",
+         f"test error {100 * (1 - lenet5['test_accuracy']):.2f} % (Han et al.: {100 * HAN_LENET5['error']:.2f} %)",
+         "[literature](docs/literature.md#lenet-5-configslenet5yaml-the-dense-network)"],
     ]
     return _table(["question", "answer (from the committed runs)", "read on"], rows)
 
@@ -601,10 +610,7 @@ def lenet5_dense(root: Path) -> str:
 
     from .model import Architecture
 
-    path = root / LENET5_RUN / "training.json"
-    if not path.exists():
-        raise InputError(f"{LENET5_RUN / 'training.json'}: no such result file (the table that quotes it cannot be written)")
-    run = json.loads(path.read_text())
+    run = json.loads(_existing(root, LENET5_RUN / "training.json").read_text())
     history = _read(root, LENET5_RUN / "history.csv")
     preset = yaml.safe_load((root / "configs" / "lenet5.yaml").read_text())
     stack = Architecture.from_config(preset["network"], (28, 28), 10).stack

@@ -36,8 +36,8 @@ import numpy as np
 
 from .forward import PREDICTION_BLOCK, activate_inplace, activation_function, forward_pass
 from .errors import InputError
-from .layers import Dense
-from .model import Network
+from .layers import Dense, LayerStack
+from .model import Architecture, Network
 
 # The delta path is used while the changed entries are at most this fraction of the
 # kernel's (active) entries; above it the dense GEMM wins (benchmarks/run_benchmark.py
@@ -267,7 +267,9 @@ class StackEvaluator:
             h = self._blocks(lambda part: stack.forward(part, self.params, at, stop), h)
             self.inputs.append(h)
             at = stop
-        tail = Network.mlp(self.kernels[self.tail:], self.biases[self.tail:], _tail_activation(stack, self.tail))
+        # the dense tail as an MLP of its own: its input is the cached flat features
+        tail_stack = LayerStack(self.inputs[self.tail].shape[1:], stack.layers[positions[self.tail]:])
+        tail = Network(self.kernels[self.tail:], self.biases[self.tail:], Architecture(tail_stack))
         self.tail_evaluator = Evaluator(tail, self.inputs[self.tail], self.y, batch_memory_mb)
         self.predictions = self.tail_evaluator.predictions
         self.accuracy_undisturbed = self.tail_evaluator.accuracy_undisturbed
@@ -303,11 +305,6 @@ class StackEvaluator:
             out[repeat] = np.mean(np.argmax(logits, axis=1) == self.y)
             self._counts["layers"] += 1
         return out
-
-
-def _tail_activation(stack, tail: int) -> str:
-    hidden = [stack.layers[i].activation for i in stack.parameterised[tail:-1]]
-    return hidden[0] if hidden else "linear"
 
 
 def evaluator_for(network: Network, x: np.ndarray, y: np.ndarray, batch_memory_mb: float = 128):
