@@ -72,8 +72,9 @@ def check_config(config: dict) -> None:
             if min(kept) < 1:
                 layer = kept.index(min(kept))
                 raise InputError(f"pruning.iterative.levels: {iterative_cfg['levels']} levels at rate "
-                                 f"{per_level.rate:g} (output {per_level.output_rate:g}, conv "
-                                 f"{per_level.rate_of(layer):g}) leave layer {layer} of the "
+                                 f"{per_level.rate:g} (output {per_level.output_rate:g}"
+                                 + ("" if per_level.conv_rate is None else f", conv {per_level.conv_rate:g}")
+                                 + f") leave layer {layer} of the "
                                  f"{entry.title} network no weight at level {level}; at most {level - 1} levels")
 
 
