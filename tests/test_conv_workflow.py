@@ -49,3 +49,19 @@ def test_a_pruned_conv_kernel_holds_its_pruned_weights_at_exactly_zero(conv_run)
         mask, kernel = h5["layer_0/mask"][()].astype(bool), h5["layer_0/kernel"][()]
     assert mask.shape == kernel.shape == (5, 5, 1, 4) and 0 < mask.mean() < 1
     assert (kernel[~mask] == 0).all() and not np.signbit(kernel[~mask]).any()
+
+
+def test_layer_report_gives_han_table3_columns_of_a_conv_mask(conv_run, tmp_path):
+    """The per-layer kept weights and multiply-adds of a one-shot mask (docs/literature.md's LeNet-5
+    table against Han et al.'s Table 3): kept weights add up to the ratio, a conv layer's multiply-adds
+    are its kept weights times its 24 x 24 output positions; a random criterion is refused."""
+    from useless_params.pruning.layer_report import main
+
+    out = tmp_path / "layers.csv"
+    assert main([str(conv_run / NETWORK / "weights.h5"), "--criterion", "magnitude", "--allocation", "global",
+                 "--compression", "4", "--out", str(out)]) == 0
+    rows = pd.read_csv(out).set_index("layer")
+    assert list(rows.index) == ["conv1", "fc1", "fc2", "total"]
+    assert rows.loc["total", "kept_weights"] == round(rows.loc["total", "weights"] / 4)
+    assert rows.loc["conv1", "kept_multiply_adds"] == rows.loc["conv1", "kept_weights"] * 24 * 24
+    assert main([str(conv_run / NETWORK / "weights.h5"), "--criterion", "random", "--out", str(out)]) == 1

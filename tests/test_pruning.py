@@ -268,3 +268,23 @@ def test_sparse_export_round_trips_conv_kernels_exactly():
     back = pruning.sparse_import(pruning.sparse_export(network))
     for ours, theirs in zip(back.kernels + back.biases, network.kernels + network.biases):
         assert ours.shape == theirs.shape and ours.tobytes() == theirs.tobytes()
+
+
+def test_layer_costs_count_a_conv_weight_once_per_output_position():
+    """Han et al. 2015 Table 3's columns: a conv layer's kept multiply-adds are its kept weights x its
+    output positions, a dense layer's are its kept weights; the total's fractions differ."""
+    from useless_params.model import Architecture
+    from useless_params.pruning.sizes import layer_costs
+
+    architecture = Architecture.from_config({"layers": [
+        {"type": "conv2d", "filters": 2, "kernel_size": 3}, {"type": "flatten"}, {"type": "dense", "units": 3}],
+        "initializer": "glorot_uniform", "hidden_layers": None, "activation": None}, (6, 6), 3)
+    network = architecture.initial_network(np.random.default_rng(0))
+    kernels = [np.array(k) for k in network.kernels]
+    kernels[0].reshape(-1)[:9] = 0  # 9 of 18 conv weights
+    kernels[1].reshape(-1)[:24] = 0  # 24 of 96 dense weights
+    rows = layer_costs(Network(kernels, network.biases, architecture))
+    assert [r["layer"] for r in rows] == ["conv1", "fc1"]
+    conv, dense = rows
+    assert (conv["weights"], conv["kept_weights"], conv["multiply_adds"], conv["kept_multiply_adds"]) == (18, 9, 18 * 16, 9 * 16)
+    assert (dense["weights"], dense["kept_weights"], dense["multiply_adds"], dense["kept_multiply_adds"]) == (96, 72, 96, 72)

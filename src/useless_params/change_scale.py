@@ -75,6 +75,8 @@ class ChangeScales:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ChangeScales":
         path = Path(path)
+        if not os.path.exists(path):
+            raise InputError(f"{path}: no such change-scale file (made by the change_scale rule)")
         try:
             with h5py.File(path, "r") as h5:
                 stats = []

@@ -104,3 +104,15 @@ def dense_flops(network: Network) -> int:
 def flops_columns(network: Network) -> dict:
     flops, dense = forward_flops(network), dense_flops(network)
     return {"flops": flops, "dense_flops": dense, "speedup": dense / flops}
+
+
+def layer_costs(network: Network) -> list[dict]:
+    """Per parameterised layer, as Han et al. 2015 Table 3 reports a pruned network: its name, weights
+    kept of all, and multiply-adds of one example kept of all (a conv weight costs one per output
+    position, so a layer's FLOPs fraction is its kept fraction, but the total's is not)."""
+    stack = network.architecture.stack
+    nonzero = [int(np.count_nonzero(k)) for k in network.kernels]
+    dense, kept = stack.multiply_adds(), stack.multiply_adds(nonzero)
+    return [{"layer": name, "weights": int(np.size(k)), "kept_weights": n, "kept_fraction": n / np.size(k),
+             "multiply_adds": d, "kept_multiply_adds": m, "multiply_adds_fraction": m / d}
+            for name, k, n, d, m in zip(stack.names, network.kernels, nonzero, dense, kept)]
