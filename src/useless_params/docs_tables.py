@@ -193,6 +193,9 @@ TRAININGS = "results/networks/*/seed*/training.json"  # -> networks/{dataset}/se
 FIVE_SEEDS_RUN = Path("docs/results/five_seeds")
 TWO_DATASETS_RUN = Path("docs/results/two_datasets")
 LENET5_RUN = Path("docs/results/lenet5")
+LENET5_ALL_RUN = Path("docs/results/lenet5_all")
+# Made in the run's directory after `snakemake all` (the per-layer columns of Han et al.'s Table 3)
+LENET5_LAYERS = "results/layers_magnitude_12x.csv"
 
 RUNS: dict[str, CommittedRun] = registry(
     CommittedRun("article", ARTICLE_RUN, ARTICLE_RUN_FILES, "snakemake all --cores 2"),
@@ -222,6 +225,27 @@ RUNS: dict[str, CommittedRun] = registry(
         "training.json": "results/networks/mnist/seed1/training.json",
         "history.csv": "results/networks/mnist/seed1/history.csv",
     }, "snakemake results/networks/mnist/seed1/weights.h5 --cores 2 --configfile configs/lenet5.yaml"),
+    CommittedRun("lenet5_all", LENET5_ALL_RUN, {
+        "table1.csv": "results/table1.csv",
+        "reset_biases.csv": "results/experiments/reset_biases.csv",
+        "shuffle_weights.csv": "results/experiments/shuffle_weights.csv",
+        "final_model.csv": "results/experiments/final_model.csv",
+        "change_scale_fractions.csv": "results/networks/mnist/seed1/change_scale_fractions.csv",
+        "training.json": "results/networks/mnist/seed1/training.json",
+        "pruning_operating_points.csv": "results/pruning/operating_points.csv",
+        "pruning_curves.csv": "results/pruning/curves.csv",
+        "iterative_operating_points.csv": "results/pruning/iterative/operating_points.csv",
+        "iterative_curves.csv": "results/pruning/iterative/curves.csv",
+        "layers_magnitude_12x.csv": LENET5_LAYERS,
+        "job_costs.csv": "benchmarks/job_costs.csv",
+        "figure1.png": "results/figures/figure1.png",
+        "figure4.png": "results/figures/figure4.png",
+        "figure7.png": "results/figures/figure7.png",
+        "pruning.png": "results/figures/pruning.png",
+        "iterative.png": "results/figures/iterative.png",
+    }, "snakemake all --cores 2 --configfile configs/lenet5.yaml; python3 -m useless_params.pruning.layer_report "
+       "results/networks/mnist/seed1/weights.h5 --criterion magnitude --allocation global layer --compression 12 "
+       f"--out {LENET5_LAYERS}"),
 )
 
 
@@ -624,6 +648,87 @@ def lenet5_dense(root: Path) -> str:
     return _table(["dense LeNet-5", "test error", "weights", "FLOPs", "training time (2 cores, 1 thread)"], [ours, han])
 
 
+# Han et al. 2015, Table 3: the kept weights per layer of their pruned LeNet-5 (12x fewer weights,
+# 6x fewer FLOPs, 0.77 % error), what our per-layer table is set against.
+HAN_LENET5_KEPT = {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19, "total": 0.08}
+HAN_LENET5_FLOPS_REDUCTION = 6
+
+
+def _lenet5_names(root: Path) -> dict[str, str]:
+    """Scope -> name (conv1, ...) of the preset's parameterised layers, "all" as is."""
+    import yaml
+
+    from .model import Architecture
+
+    preset = yaml.safe_load((root / "configs" / "lenet5.yaml").read_text())
+    names = Architecture.from_config(preset["network"], (28, 28), 10).stack.names
+    return {**{str(i): name for i, name in enumerate(names)}, "all": "all"}
+
+
+def lenet5_table1(root: Path) -> str:
+    """Table 1 on LeNet-5: shuffled biases per scope (conv layers included), mean (std) over the repeats."""
+    table = _read(root, LENET5_ALL_RUN / "table1.csv")
+    names = _lenet5_names(root)
+    rows = [[names[str(r["scope"])], f"{r['mean_accuracy']:.4f} ({r['std_accuracy']:.5f})", f"{int(r['n'])}",
+             f"{r['undisturbed_accuracy']:.4f}", _signed(r["difference"], 4)] for _, r in table.iterrows()]
+    return _table(["biases shuffled in", "accuracy (std)", "repeats", "undisturbed", "difference"], rows)
+
+
+def _best_one_shot(points, criterion: str) -> str:
+    mine = points[points["criterion"] == criterion]
+    best = mine.loc[mine["max_compression_within_1_points"].idxmax()]
+    return (f"{_ratio(best['max_compression_within_1_points'])}x ({dict(MODES)[best['retraining']]}, "
+            f"{best['allocation']})")
+
+
+def _iterative_reach(levels, criterion: str, protocol: str) -> str:
+    hit = levels[(levels["criterion"] == criterion) & (levels["protocol"] == protocol)
+                 & (levels["allocation"] == "layer") & (levels["variant"] == "pruned")]
+    return _pct(hit["min_kept_fraction_within_1_points"].iloc[0]) if len(hit) else "—"
+
+
+def lenet5_pruning(root: Path) -> str:
+    """Per criterion: the highest one-shot compression within 1 point of the dense network (best
+    mode and allocation) and the smallest iterative kept fraction within 1 point, LeNet-5 beside
+    the article's MLP (each on its own grid: configs/lenet5.yaml's and config.yaml's)."""
+    conv_points = _read(root, LENET5_ALL_RUN / "pruning_operating_points.csv")
+    mlp_points = _article_run(root, "pruning_operating_points.csv")
+    conv_levels = _read(root, LENET5_ALL_RUN / "iterative_operating_points.csv")
+    mlp_levels = _article_run(root, "iterative_operating_points.csv")
+    rows = [[name, _best_one_shot(conv_points, c), _best_one_shot(mlp_points, c),
+             *(_iterative_reach(conv_levels, c, p) for p in ("imp_rewind", "imp_continue")),
+             *(_iterative_reach(mlp_levels, c, p) for p in ("imp_rewind", "imp_continue"))]
+            for c, name in CRITERION_NAMES.items()]
+    return _table(["criterion", "one-shot, LeNet-5", "one-shot, article's MLP", "`imp_rewind`, LeNet-5",
+                   "`imp_continue`, LeNet-5", "`imp_rewind`, MLP", "`imp_continue`, MLP"], rows)
+
+
+def lenet5_layers(root: Path) -> str:
+    """Han et al.'s Table 3 columns for our magnitude masks at 12x (global and per-layer ranking):
+    kept weights and kept multiply-adds per layer, with the test accuracy after one fine-tune epoch."""
+    layers = _read(root, LENET5_ALL_RUN / "layers_magnitude_12x.csv")
+    curves = _read(root, LENET5_ALL_RUN / "pruning_curves.csv")
+    by = {a: layers[layers["allocation"] == a].set_index("layer") for a in ("global", "layer")}
+
+    def accuracy(allocation: str, mode: str) -> str:
+        hit = curves[(curves["criterion"] == "magnitude") & (curves["allocation"] == allocation)
+                     & (curves["retraining"] == mode) & (curves["compression"] == 12)]
+        return f"{100 * (1 - hit['mean_accuracy'].iloc[0]):.2f} %" if len(hit) else "—"
+
+    rows = []
+    for name in by["global"].index:
+        g, l = by["global"].loc[name], by["layer"].loc[name]
+        rows.append([name, f"{int(g['weights']):,}", _pct(g["kept_fraction"]), _pct(g["multiply_adds_fraction"]),
+                     _pct(l["kept_fraction"]), _pct(l["multiply_adds_fraction"]), _pct(HAN_LENET5_KEPT[name])])
+    g, l = by["global"].loc["total"], by["layer"].loc["total"]
+    rows.append(["FLOPs reduction", "", "", f"{1 / g['multiply_adds_fraction']:.1f}x", "",
+                 f"{1 / l['multiply_adds_fraction']:.1f}x", f"{HAN_LENET5_FLOPS_REDUCTION}x"])
+    rows.append(["test error, fine-tuned", "", accuracy("global", "finetune"), "", accuracy("layer", "finetune"), "",
+                 "0.77 %"])
+    return _table(["layer", "weights", "kept, global", "multiply-adds kept, global", "kept, per layer",
+                   "multiply-adds kept, per layer", "Han et al. kept"], rows)
+
+
 @dataclass(frozen=True)
 class GeneratedTable:
     name: str
@@ -650,6 +755,10 @@ TABLES: dict[str, GeneratedTable] = registry(
     GeneratedTable("two-datasets", two_datasets, "MNIST against Fashion-MNIST, seed 1"),
     GeneratedTable("two-datasets-wall-time", run_wall_time(TWO_DATASETS_RUN), "the two-datasets run's wall time"),
     GeneratedTable("lenet5-dense", lenet5_dense, "our dense LeNet-5 against Han et al.'s"),
+    GeneratedTable("lenet5-table1", lenet5_table1, "Table 1 on LeNet-5, per layer"),
+    GeneratedTable("lenet5-pruning", lenet5_pruning, "LeNet-5's operating points per criterion beside the MLP's"),
+    GeneratedTable("lenet5-layers", lenet5_layers, "LeNet-5's magnitude masks at 12x beside Han et al.'s Table 3"),
+    GeneratedTable("lenet5-all-wall-time", run_wall_time(LENET5_ALL_RUN), "the LeNet-5 preset's wall time"),
     GeneratedTable("glance", glance, "README: results at a glance"),
 )
 
