@@ -471,6 +471,9 @@ def glance(root: Path) -> str:
     magnitude = _variant(seed1, "frankle2019_3.6", "magnitude", "pruned")
     t29 = final.loc[29]
     lenet5 = json.loads(_existing(root, LENET5_RUN / "training.json").read_text())
+    conv_points = _read(root, LENET5_ALL_RUN / "pruning_operating_points.csv")
+    conv_layers = _read(root, LENET5_ALL_RUN / "layers_magnitude_12x.csv")
+    conv_layers = conv_layers[conv_layers["allocation"] == "global"].set_index("layer")
     rows = [
         ["the article's trained network", f"test accuracy {training['test_accuracy']:.4f} (article {ARTICLE['test_accuracy']}); "
          f"every Table 1 entry within {gap.max():.4f} of the article's", "[results](docs/results.md)"],
@@ -493,6 +496,11 @@ def glance(root: Path) -> str:
         ["LeNet-5 (Caffe's net and solver, `configs/lenet5.yaml`), dense, seed 1",
          f"test error {100 * (1 - lenet5['test_accuracy']):.2f} % (Han et al.: {100 * HAN_LENET5['error']:.2f} %)",
          "[literature](docs/literature.md#lenet-5-configslenet5yaml-the-dense-network)"],
+        ["LeNet-5, one-shot within 1 point (best mode and allocation)",
+         f"change scale {_best_one_shot(conv_points, 'change_scale').split(' ')[0]}, magnitude "
+         f"{_best_one_shot(conv_points, 'magnitude').split(' ')[0]}; magnitude at 12x removes "
+         f"{1 / conv_layers.loc['total', 'multiply_adds_fraction']:.1f}x of the FLOPs (Han et al.: "
+         f"{HAN_LENET5_FLOPS_REDUCTION}x)", "[literature](docs/literature.md#lenet-5-through-every-stage-snakemake-all-configslenet5yaml-seed-1)"],
     ]
     return _table(["question", "answer (from the committed runs)", "read on"], rows)
 
