@@ -28,7 +28,8 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from run_benchmark import REPO, best_of, disturbed_batch, grid_counts, kinds, load_config  # noqa: E402
+from run_benchmark import (REPO, best_of, disturbed_batch, grid_counts, kinds, load_config,  # noqa: E402
+                           write_result)
 
 import numpy as np  # noqa: E402
 
@@ -142,10 +143,7 @@ def main(argv=None) -> int:
     result = {"evaluator": evaluator, "training": {"batch_size": training["batch_size"], "floor": floor,
                                                    "measured_seconds_per_epoch": measured,
                                                    "over_floor": measured / floor["seconds_per_epoch"]}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "conv_evaluator.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "conv_evaluator.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(args.out, "conv_evaluator", result, markdown(result))
     return 0
 
 

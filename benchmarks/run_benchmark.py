@@ -565,6 +565,14 @@ def throughput_only(args) -> int:
     return 0
 
 
+def write_result(out: Path, stem: str, result: dict, text: str) -> None:
+    """``stem``.json and ``stem``.md in ``out``, and the markdown on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="benchmark the tiny test configuration (quick)")
@@ -620,10 +628,7 @@ def main(argv=None) -> int:
               "date": time.strftime("%Y-%m-%d"), "mode": "tiny" if args.tiny else "default",
               "evaluator": evaluator, "training": training, "training_throughput": throughput,
               "workflow": workflow}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "benchmark.md").write_text(markdown(result))
-    print(markdown(result))
+    write_result(args.out, "benchmark", result, markdown(result))
     return 0
 
 

@@ -229,18 +229,10 @@ RUNS: dict[str, CommittedRun] = registry(
     }, "snakemake results/networks/mnist/seed{1,2,3}/training.json --cores 2 --configfile configs/lenet5.yaml "
        "--config 'training={seeds: [1, 2, 3]}'"),
     CommittedRun("lenet5_all", LENET5_ALL_RUN, {
-        "table1.csv": "results/table1.csv",
-        "reset_biases.csv": "results/experiments/reset_biases.csv",
+        **ARTICLE_RUN_FILES,  # the default run's files, and these
         "shuffle_weights.csv": "results/experiments/shuffle_weights.csv",
-        "final_model.csv": "results/experiments/final_model.csv",
-        "change_scale_fractions.csv": "results/networks/mnist/seed1/change_scale_fractions.csv",
-        "training.json": "results/networks/mnist/seed1/training.json",
-        "pruning_operating_points.csv": "results/pruning/operating_points.csv",
-        "pruning_curves.csv": "results/pruning/curves.csv",
-        "iterative_operating_points.csv": "results/pruning/iterative/operating_points.csv",
         "iterative_curves.csv": "results/pruning/iterative/curves.csv",
         "layers_magnitude_12x.csv": LENET5_LAYERS,
-        "job_costs.csv": "benchmarks/job_costs.csv",
         "figure1.png": "results/figures/figure1.png",
         "figure4.png": "results/figures/figure4.png",
         "figure7.png": "results/figures/figure7.png",
@@ -477,6 +469,9 @@ def glance(root: Path) -> str:
     conv_points = _read(root, LENET5_ALL_RUN / "pruning_operating_points.csv")
     conv_layers = _read(root, LENET5_ALL_RUN / "layers_magnitude_12x.csv")
     conv_layers = conv_layers[conv_layers["allocation"] == "global"].set_index("layer")
+
+    def conv_best(criterion: str) -> str:
+        return _ratio(_best_one_shot_row(conv_points, criterion)["max_compression_within_1_points"])
     rows = [
         ["the article's trained network", f"test accuracy {training['test_accuracy']:.4f} (article {ARTICLE['test_accuracy']}); "
          f"every Table 1 entry within {gap.max():.4f} of the article's", "[results](docs/results.md)"],
@@ -500,8 +495,7 @@ def glance(root: Path) -> str:
          f"test error {100 * (1 - lenet5['test_accuracy']):.2f} % (Han et al.: {100 * HAN_LENET5['error']:.2f} %)",
          "[literature](docs/literature.md#lenet-5-configslenet5yaml-the-dense-network)"],
         ["LeNet-5, one-shot within 1 point (best mode and allocation)",
-         f"change scale {_best_one_shot(conv_points, 'change_scale').split(' ')[0]}, magnitude "
-         f"{_best_one_shot(conv_points, 'magnitude').split(' ')[0]}; magnitude at 12x removes "
+         f"change scale {conv_best('change_scale')}x, magnitude {conv_best('magnitude')}x; magnitude at 12x removes "
          f"{1 / conv_layers.loc['total', 'multiply_adds_fraction']:.1f}x of the FLOPs (Han et al.: "
          f"{HAN_LENET5_FLOPS_REDUCTION}x)", "[literature](docs/literature.md#lenet-5-through-every-stage-snakemake-all-configslenet5yaml-seed-1)"],
     ]
@@ -688,9 +682,14 @@ def lenet5_table1(root: Path) -> str:
     return _table(["biases shuffled in", "accuracy (std)", "repeats", "undisturbed", "difference"], rows)
 
 
-def _best_one_shot(points, criterion: str) -> str:
+def _best_one_shot_row(points, criterion: str):
+    """The operating point (mode, allocation) of ``criterion`` with the highest compression within 1 point."""
     mine = points[points["criterion"] == criterion]
-    best = mine.loc[mine["max_compression_within_1_points"].idxmax()]
+    return mine.loc[mine["max_compression_within_1_points"].idxmax()]
+
+
+def _best_one_shot(points, criterion: str) -> str:
+    best = _best_one_shot_row(points, criterion)
     return (f"{_ratio(best['max_compression_within_1_points'])}x ({dict(MODES)[best['retraining']]}, "
             f"{best['allocation']})")
 
